@@ -1,0 +1,1 @@
+"""The skybatch service: gRPC API, store, control loop, worker agent and CLI."""

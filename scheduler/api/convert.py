@@ -1,0 +1,225 @@
+"""Protobuf <-> domain conversion: the only place that knows both shapes."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+
+from google.protobuf.duration_pb2 import Duration
+from google.protobuf.timestamp_pb2 import Timestamp
+
+from scheduler.api.gen.skybatch.v1 import jobs_pb2 as pb
+from scheduler.domain import (
+    AttemptState,
+    AttemptView,
+    JobEvent,
+    JobSpec,
+    JobState,
+    JobView,
+    Placement,
+    Resources,
+)
+from scheduler.errors import InvalidJobSpec
+
+_STATE_TO_PB: dict[JobState, int] = {s: pb.JobState.Value(f"JOB_STATE_{s.value}") for s in JobState}
+_PB_TO_STATE = {v: k for k, v in _STATE_TO_PB.items()}
+
+
+def state_to_pb(state: JobState) -> int:
+    return _STATE_TO_PB[state]
+
+
+def state_from_pb(value: int, field: str = "states") -> JobState:
+    try:
+        return _PB_TO_STATE[value]
+    except KeyError:
+        raise InvalidJobSpec(field, f"unknown job state {value}") from None
+
+
+def ts(dt: datetime | None) -> Timestamp | None:
+    if dt is None:
+        return None
+    t = Timestamp()
+    t.FromDatetime(dt.astimezone(UTC))
+    return t
+
+
+def dur(td: timedelta) -> Duration:
+    d = Duration()
+    d.FromTimedelta(td)
+    return d
+
+
+def spec_from_pb(m: pb.JobSpec, field: str = "spec") -> JobSpec:
+    """Structural conversion; the rules live in ``scheduler.jobspec.validate``."""
+    if not m.HasField("deadline"):
+        raise InvalidJobSpec(f"{field}.deadline", "required")
+    if not m.HasField("estimated_runtime"):
+        raise InvalidJobSpec(f"{field}.estimated_runtime", "required")
+    try:
+        deadline = m.deadline.ToDatetime(tzinfo=UTC)
+    except (ValueError, OverflowError):
+        raise InvalidJobSpec(f"{field}.deadline", "not a valid timestamp") from None
+    try:
+        runtime = m.estimated_runtime.ToTimedelta()
+        ckpt = m.checkpoint_interval.ToTimedelta()
+    except (ValueError, OverflowError):
+        raise InvalidJobSpec(f"{field}.estimated_runtime", "not a valid duration") from None
+    r = m.resources
+    return JobSpec(
+        name=m.name,
+        command=tuple(m.command),
+        estimated_runtime=runtime,
+        deadline=deadline,
+        resources=Resources(r.vcpus, r.memory_gib, r.gpu_count, r.gpu_type),
+        labels=dict(m.labels),
+        env=dict(m.env),
+        spot_allowed=m.spot_allowed,
+        allowed_clouds=tuple(m.allowed_clouds),
+        allowed_regions=tuple(m.allowed_regions),
+        checkpoint_interval=ckpt,
+        client_request_id=m.client_request_id,
+    )
+
+
+def spec_to_pb(s: JobSpec) -> pb.JobSpec:
+    return pb.JobSpec(
+        name=s.name,
+        labels=dict(s.labels),
+        command=list(s.command),
+        env=dict(s.env),
+        resources=pb.Resources(
+            vcpus=s.resources.vcpus,
+            memory_gib=s.resources.memory_gib,
+            gpu_count=s.resources.gpu_count,
+            gpu_type=s.resources.gpu_type,
+        ),
+        estimated_runtime=dur(s.estimated_runtime),
+        deadline=ts(s.deadline),
+        spot_allowed=s.spot_allowed,
+        allowed_clouds=list(s.allowed_clouds),
+        allowed_regions=list(s.allowed_regions),
+        checkpoint_interval=dur(s.checkpoint_interval),
+        client_request_id=s.client_request_id,
+    )
+
+
+def attempt_to_pb(a: AttemptView) -> pb.Attempt:
+    p = a.placement
+    return pb.Attempt(
+        id=a.id,
+        number=a.number,
+        placement=pb.Placement(
+            cloud=p.cloud,
+            region=p.region,
+            zone=p.zone,
+            instance_type=p.instance_type,
+            market=p.market,
+            price_per_hour_usd=str(p.price_per_hour),
+        ),
+        node_id=a.node_id,
+        state=a.state.value,
+        created_at=ts(a.created_at),
+        started_at=ts(a.started_at),
+        ended_at=ts(a.ended_at),
+        exit_code=a.exit_code or 0,
+        preempted=a.preempted,
+        progress=a.progress,
+        cost_usd=str(a.cost),
+    )
+
+
+def job_to_pb(j: JobView) -> pb.Job:
+    return pb.Job(
+        id=j.id,
+        tenant=j.tenant,
+        spec=spec_to_pb(j.spec),
+        state=state_to_pb(j.state),  # type: ignore[arg-type]
+        state_reason=j.state_reason,
+        created_at=ts(j.created_at),
+        updated_at=ts(j.updated_at),
+        progress=j.progress,
+        checkpoint_progress=j.checkpoint_progress,
+        checkpoint_seq=j.checkpoint_seq,
+        preemptions=j.preemptions,
+        failures=j.failures,
+        cost_usd=str(j.cost),
+        exit_code=j.exit_code or 0,
+        attempts=[attempt_to_pb(a) for a in j.attempts],
+        finished_at=ts(j.finished_at),
+    )
+
+
+def event_to_pb(e: JobEvent) -> pb.JobEvent:
+    return pb.JobEvent(
+        cursor=str(e.seq),
+        job_id=e.job_id,
+        from_state=state_to_pb(e.from_state) if e.from_state else 0,  # type: ignore[arg-type]
+        to_state=state_to_pb(e.to_state),  # type: ignore[arg-type]
+        at=ts(e.at),
+        reason=e.reason,
+        detail=e.detail,
+        attempt_id=e.attempt_id,
+    )
+
+
+def _dt(t: Timestamp, present: bool) -> datetime | None:
+    return t.ToDatetime(tzinfo=UTC) if present else None
+
+
+def attempt_from_pb(a: pb.Attempt, job_id: str) -> AttemptView:
+    p = a.placement
+    return AttemptView(
+        id=a.id,
+        job_id=job_id,
+        number=a.number,
+        placement=Placement(
+            p.cloud, p.region, p.zone, p.instance_type, p.market, Decimal(p.price_per_hour_usd or 0)
+        ),
+        state=AttemptState(a.state),
+        node_id=a.node_id,
+        created_at=a.created_at.ToDatetime(tzinfo=UTC),
+        started_at=_dt(a.started_at, a.HasField("started_at")),
+        ended_at=_dt(a.ended_at, a.HasField("ended_at")),
+        exit_code=a.exit_code if a.HasField("ended_at") else None,
+        preempted=a.preempted,
+        progress=a.progress,
+        cost=Decimal(a.cost_usd or 0),
+        last_heartbeat=None,
+    )
+
+
+def job_from_pb(j: pb.Job) -> JobView:
+    state = _PB_TO_STATE[j.state]
+    return JobView(
+        id=j.id,
+        tenant=j.tenant,
+        spec=spec_from_pb(j.spec),
+        state=state,
+        state_reason=j.state_reason,
+        created_at=j.created_at.ToDatetime(tzinfo=UTC),
+        updated_at=j.updated_at.ToDatetime(tzinfo=UTC),
+        progress=j.progress,
+        checkpoint_progress=j.checkpoint_progress,
+        checkpoint_seq=j.checkpoint_seq,
+        preemptions=j.preemptions,
+        failures=j.failures,
+        cost=Decimal(j.cost_usd or 0),
+        exit_code=j.exit_code if state.terminal else None,
+        finished_at=_dt(j.finished_at, j.HasField("finished_at")),
+        attempts=tuple(attempt_from_pb(a, j.id) for a in j.attempts),
+    )
+
+
+def event_from_pb(e: pb.JobEvent, tenant: str = "") -> JobEvent:
+    return JobEvent(
+        seq=int(e.cursor),
+        job_id=e.job_id,
+        tenant=tenant,
+        from_state=_PB_TO_STATE[e.from_state] if e.from_state else None,
+        to_state=_PB_TO_STATE[e.to_state],
+        at=e.at.ToDatetime(tzinfo=UTC),
+        reason=e.reason,
+        detail=e.detail,
+        attempt_id=e.attempt_id,
+    )

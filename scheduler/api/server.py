@@ -1,0 +1,57 @@
+"""The gRPC server: job and worker services, health checking and reflection."""
+
+from __future__ import annotations
+
+from concurrent import futures
+
+import grpc
+from grpc_health.v1 import health, health_pb2, health_pb2_grpc
+from grpc_reflection.v1alpha import reflection
+
+from scheduler.api.gen.skybatch.v1 import jobs_pb2, jobs_pb2_grpc, worker_pb2, worker_pb2_grpc
+from scheduler.api.job_service import JobService
+from scheduler.api.worker_service import WorkerService
+
+MAX_MESSAGE_BYTES = 16 * 1024 * 1024
+
+
+class GrpcServer:
+    """Owns the ``grpc.Server``; ``port`` is the bound one (useful with port 0)."""
+
+    def __init__(
+        self, bind: str, jobs: JobService, workers: WorkerService, max_workers: int = 64
+    ) -> None:
+        self.server = grpc.server(
+            futures.ThreadPoolExecutor(max_workers=max_workers, thread_name_prefix="grpc"),
+            options=[
+                ("grpc.max_receive_message_length", MAX_MESSAGE_BYTES),
+                ("grpc.max_send_message_length", MAX_MESSAGE_BYTES),
+                ("grpc.so_reuseport", 0),
+            ],
+        )
+        jobs_pb2_grpc.add_JobServiceServicer_to_server(jobs, self.server)  # type: ignore[no-untyped-call]
+        worker_pb2_grpc.add_WorkerServiceServicer_to_server(workers, self.server)  # type: ignore[no-untyped-call]
+        self.health = health.HealthServicer()
+        health_pb2_grpc.add_HealthServicer_to_server(self.health, self.server)
+        names = (
+            jobs_pb2.DESCRIPTOR.services_by_name["JobService"].full_name,
+            worker_pb2.DESCRIPTOR.services_by_name["WorkerService"].full_name,
+            health_pb2.DESCRIPTOR.services_by_name["Health"].full_name,
+            reflection.SERVICE_NAME,
+        )
+        reflection.enable_server_reflection(names, self.server)
+        self._names = names[:2]
+        self.port = self.server.add_insecure_port(bind)
+        if self.port == 0:
+            raise OSError(f"cannot bind gRPC server to {bind}")
+        host = bind.rsplit(":", 1)[0]
+        self.address = f"{host}:{self.port}"
+
+    def start(self) -> None:
+        self.server.start()
+        for name in ("", *self._names):
+            self.health.set(name, health_pb2.HealthCheckResponse.SERVING)
+
+    def stop(self, grace_s: float) -> None:
+        self.health.enter_graceful_shutdown()
+        self.server.stop(grace_s).wait()

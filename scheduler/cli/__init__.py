@@ -1,0 +1,1 @@
+"""The ``skybatch`` command line (argparse + rich), a thin layer over the client."""

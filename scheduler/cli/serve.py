@@ -1,0 +1,102 @@
+"""``skybatch serve``: run the service in the foreground until SIGTERM / Ctrl-C."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import signal
+import sys
+import threading
+from pathlib import Path
+from types import FrameType
+
+from adapters.local import PreemptionPolicy, ScheduledPreemption
+from scheduler.config import DEFAULT_BIND, ServeConfig, default_data_dir
+from scheduler.control import ControlSettings
+from scheduler.errors import InvalidArgument
+from scheduler.service import Service
+
+
+def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    p = sub.add_parser("serve", help="run the gRPC server, the control loop and the local cloud")
+    p.add_argument("--bind", default=DEFAULT_BIND, help="host:port (port 0 = any free port)")
+    p.add_argument("--data-dir", type=Path, default=None, help="state dir (SKYBATCH_DATA_DIR)")
+    p.add_argument("--db-url", default="", help="SQLAlchemy URL (SKYBATCH_DB_URL); default SQLite")
+    p.add_argument("--tick", type=float, default=1.0, help="control loop period, seconds")
+    p.add_argument(
+        "--preempt",
+        action="append",
+        default=[],
+        metavar="N:SECONDS",
+        help="preempt the N-th spot node the local cloud launches SECONDS after it starts",
+    )
+    p.add_argument("--preempt-rate", type=float, default=0.0, help="random spot preemptions/hour")
+    p.add_argument("--time-scale", type=float, default=1.0, help="sim seconds per real second")
+    p.add_argument("--seed", type=int, default=0, help="seed for random preemptions")
+    p.add_argument("--grace", type=float, default=5.0, help="preemption notice, seconds")
+    p.add_argument("--restart-overhead", type=int, default=60, help="seconds, for planning")
+    p.add_argument("--heartbeat-timeout", type=float, default=30.0)
+    p.add_argument("--vcpu-quota", type=float, default=16.0, help="local cloud vCPUs per region")
+    p.add_argument("-v", "--verbose", action="store_true")
+    p.set_defaults(func=run)
+
+
+def _schedule(items: list[str]) -> tuple[ScheduledPreemption, ...]:
+    out = []
+    for item in items:
+        n, sep, after = item.partition(":")
+        try:
+            out.append(ScheduledPreemption(nth_spot_launch=int(n), after_s=float(after)))
+        except ValueError:
+            raise InvalidArgument("--preempt", f"{item!r} is not N:SECONDS") from None
+        if not sep:
+            raise InvalidArgument("--preempt", f"{item!r} is not N:SECONDS")
+    return tuple(out)
+
+
+def config_from_args(args: argparse.Namespace) -> ServeConfig:
+    try:
+        policy = PreemptionPolicy(
+            grace_s=args.grace,
+            schedule=_schedule(args.preempt),
+            hazard_per_hour=args.preempt_rate,
+            time_scale=args.time_scale,
+            seed=args.seed,
+        )
+    except ValueError as exc:
+        raise InvalidArgument("--preempt", str(exc)) from None
+    return ServeConfig(
+        data_dir=args.data_dir or default_data_dir(),
+        db_url=args.db_url,
+        bind=args.bind,
+        control=ControlSettings(
+            tick_interval_s=args.tick,
+            restart_overhead_s=args.restart_overhead,
+            heartbeat_timeout_s=args.heartbeat_timeout,
+        ),
+        local_vcpu_quota=args.vcpu_quota,
+        preemption=policy,
+    )
+
+
+def run(args: argparse.Namespace) -> int:
+    logging.basicConfig(
+        level=logging.DEBUG if args.verbose else logging.INFO,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        stream=sys.stderr,
+    )
+    service = Service(config_from_args(args))
+    stop = threading.Event()
+
+    def _on_signal(signum: int, _frame: FrameType | None) -> None:
+        stop.set()
+
+    signal.signal(signal.SIGTERM, _on_signal)
+    signal.signal(signal.SIGINT, _on_signal)
+    service.start()
+    # One machine-readable line: the demo and scripts read the bound address from it.
+    print(f"serving on {service.address}", flush=True)
+    stop.wait()
+    logging.getLogger(__name__).info("shutting down")
+    service.stop()
+    return 0

@@ -1,0 +1,147 @@
+"""Launch step: turn PLANNED jobs into attempts and nodes, idempotently.
+
+The attempt row (its id is the cloud idempotency token) is committed before the
+cloud is called, so a crash anywhere leaves either no node or a node the next
+``resume`` call finds again through the same token.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Mapping
+from datetime import datetime
+
+from adapters.base import (
+    MANAGED_BY_TAG,
+    MANAGED_BY_VALUE,
+    CapacityError,
+    CloudError,
+    CloudPort,
+    NodeSpec,
+    Offering,
+    QuotaError,
+    ThrottledError,
+)
+from scheduler.control.bootstrap import boot_script
+from scheduler.control.settings import ControlSettings
+from scheduler.domain import AttemptView, JobState, JobView, Placement
+from scheduler.offerings import OfferingCatalog
+from scheduler.store import AttemptStore
+from scheduler.tokens import attempt_token
+
+log = logging.getLogger(__name__)
+
+
+def node_tags(job: JobView, attempt_id: str) -> dict[str, str]:
+    return {
+        MANAGED_BY_TAG: MANAGED_BY_VALUE,
+        "skybatch-job": job.id,
+        "skybatch-attempt": attempt_id,
+        "skybatch-tenant": job.tenant,
+    }
+
+
+def placement_of(o: Offering) -> Placement:
+    return Placement(o.cloud, o.region, o.zone, o.instance_type, o.market.value, o.price_per_hour)
+
+
+class Launcher:
+    def __init__(
+        self,
+        attempts: AttemptStore,
+        catalog: OfferingCatalog,
+        *,
+        secret: str,
+        server_address: str,
+        worker_python: str,
+        settings: ControlSettings,
+        clock: Callable[[], datetime],
+    ) -> None:
+        self.attempts = attempts
+        self.catalog = catalog
+        self.secret = secret
+        self.server_address = server_address
+        self.worker_python = worker_python
+        self.settings = settings
+        self.clock = clock
+        #: offering id -> monotonic time until which it is avoided
+        self.blocked: dict[str, float] = {}
+        self.launches = 0
+        self.launch_failures = 0
+
+    def blocked_now(self) -> set[str]:
+        now = time.monotonic()
+        self.blocked = {k: v for k, v in self.blocked.items() if v > now}
+        return set(self.blocked)
+
+    def launch_planned(self) -> None:
+        offerings = self.catalog.by_id()
+        for job in self.attempts.jobs_in(JobState.PLANNED):
+            off = offerings.get(job.planned_offering)
+            if off is None or off.id in self.blocked_now():
+                self.attempts.unplan(job.id, "offering no longer available", self.clock())
+                continue
+            attempt = self.attempts.start_attempt(job.id, placement_of(off), self.clock())
+            if attempt is not None:
+                self._launch(job, attempt, off)
+
+    def resume(self, attempt: AttemptView) -> None:
+        """Call launch again for an attempt that has no node recorded (crash recovery)."""
+        found = self.attempts.attempt(attempt.id)
+        if found is None:
+            return
+        off = self.catalog.by_id().get(attempt.placement.offering_id)
+        if off is None:
+            self.attempts.launch_failed(attempt.id, "offering vanished", self.clock())
+            return
+        self._launch(found[1], attempt, off)
+
+    def _launch(self, job: JobView, attempt: AttemptView, off: Offering) -> None:
+        cloud: CloudPort = self.catalog.clouds[off.cloud]
+        spec = NodeSpec(
+            offering=off,
+            name=f"skybatch-{job.id}-{attempt.number}",
+            user_data=boot_script(
+                python=self.worker_python,
+                server=self.server_address,
+                attempt_id=attempt.id,
+                token=attempt_token(self.secret, attempt.id),
+            ),
+            tags=node_tags(job, attempt.id),
+        )
+        try:
+            node = cloud.launch(spec, token=attempt.id)
+        except (CapacityError, QuotaError) as exc:
+            self.launch_failures += 1
+            self.blocked[off.id] = time.monotonic() + self.settings.capacity_cooldown_s
+            kind = "capacity" if isinstance(exc, CapacityError) else "quota"
+            log.warning("launch of %s on %s refused (%s): %s", attempt.id, off.id, kind, exc)
+            self.attempts.launch_failed(
+                attempt.id, f"{kind} error on {off.id}: {exc}", self.clock()
+            )
+            return
+        except ThrottledError as exc:
+            # Leave the attempt LAUNCHING: the reconciler resumes it with the same token.
+            log.warning("launch of %s throttled: %s", attempt.id, exc)
+            return
+        except CloudError as exc:
+            self.launch_failures += 1
+            log.error("launch of %s on %s failed: %s", attempt.id, off.id, exc)
+            self.attempts.launch_failed(attempt.id, f"launch failed: {exc}", self.clock())
+            return
+        self.launches += 1
+        self.attempts.attempt_launched(
+            attempt.id,
+            node_id=node.node_id,
+            region=node.region,
+            instance_type=node.instance_type,
+            now=self.clock(),
+        )
+        log.info(
+            "job %s attempt %d launched on %s as %s", job.id, attempt.number, off.id, node.node_id
+        )
+
+
+def tags_by_attempt(tags: Mapping[str, str]) -> str:
+    return tags.get("skybatch-attempt", "")

@@ -1,0 +1,102 @@
+"""The control loop: plan -> launch -> reconcile, one tick at a time.
+
+Every step reads its inputs from the store and writes its outcome back before the
+next acts on it, so the loop can die between any two lines and resume.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+
+import solver
+from scheduler.control.launcher import Launcher
+from scheduler.control.planner import build_problem
+from scheduler.control.reconciler import Reconciler
+from scheduler.control.settings import ControlSettings
+from scheduler.domain import JobState
+from scheduler.offerings import OfferingCatalog
+from scheduler.store import AttemptStore
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class TickStats:
+    pending: int
+    planned: int
+    plan_seconds: float
+    gap: float
+
+
+class ControlLoop:
+    def __init__(
+        self,
+        attempts: AttemptStore,
+        catalog: OfferingCatalog,
+        launcher: Launcher,
+        *,
+        settings: ControlSettings,
+        clock: Callable[[], datetime],
+    ) -> None:
+        self.attempts = attempts
+        self.catalog = catalog
+        self.launcher = launcher
+        self.reconciler = Reconciler(attempts, catalog, launcher, settings=settings, clock=clock)
+        self.settings = settings
+        self.clock = clock
+        self.last_plan: solver.Plan | None = None
+        self.ticks = 0
+
+    def tick(self) -> TickStats:
+        stats = self.plan()
+        self.launcher.launch_planned()
+        self.reconciler.reconcile()
+        self.ticks += 1
+        return stats
+
+    def plan(self) -> TickStats:
+        pending = self.attempts.jobs_in(JobState.PENDING)
+        if not pending:
+            return TickStats(0, 0, 0.0, 0.0)
+        now = self.clock()
+        problem = build_problem(
+            now=now,
+            pending=pending,
+            offerings=self.catalog.offerings(),
+            quotas=self.catalog.quotas(),
+            live=self.attempts.live_attempts(),
+            blocked=self.launcher.blocked_now(),
+            settings=self.settings,
+        )
+        started = time.perf_counter()
+        plan = solver.solve(
+            problem, time_limit_s=self.settings.solver_time_limit_s, hint=self.last_plan
+        )
+        elapsed = time.perf_counter() - started
+        self.last_plan = plan
+        planned = 0
+        for job in pending:
+            d = plan.decisions[job.id]
+            if d.placed and d.start is not None and d.start <= problem.now:
+                assert d.offering_id is not None
+                note = f"{d.offering_id} (late: {d.reason})" if d.late else d.offering_id
+                if self.attempts.plan(job.id, d.offering_id, now, detail=note):
+                    planned += 1
+            elif d.reason is not None and job.state_reason != f"waiting: {d.reason}":
+                self.attempts.note_waiting(job.id, f"waiting: {d.reason}", now)
+        return TickStats(len(pending), planned, elapsed, plan.gap)
+
+    def run(self, stop: threading.Event) -> None:
+        """Tick until ``stop`` is set; a failing tick is logged and the next one runs."""
+        while not stop.is_set():
+            started = time.monotonic()
+            try:
+                self.tick()
+            except Exception:
+                log.exception("control loop tick failed; retrying next tick")
+            stop.wait(max(0.0, self.settings.tick_interval_s - (time.monotonic() - started)))

@@ -1,0 +1,144 @@
+"""Domain values of the scheduler: job specs, states and the views the API returns.
+
+Plain frozen dataclasses; the store and the API convert to and from them at their
+edges. Money is ``Decimal`` dollars; times are timezone-aware UTC.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+from enum import StrEnum
+
+DEFAULT_TENANT = "default"
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class JobState(StrEnum):
+    PENDING = "PENDING"
+    PLANNED = "PLANNED"
+    LAUNCHING = "LAUNCHING"
+    RUNNING = "RUNNING"
+    PREEMPTED = "PREEMPTED"
+    SUCCEEDED = "SUCCEEDED"
+    FAILED = "FAILED"
+    CANCELLED = "CANCELLED"
+
+    @property
+    def terminal(self) -> bool:
+        return self in TERMINAL_STATES
+
+
+TERMINAL_STATES = frozenset({JobState.SUCCEEDED, JobState.FAILED, JobState.CANCELLED})
+#: States in which a job holds (or is about to hold) a node.
+ACTIVE_STATES = frozenset({JobState.LAUNCHING, JobState.RUNNING})
+
+
+class AttemptState(StrEnum):
+    LAUNCHING = "LAUNCHING"
+    RUNNING = "RUNNING"
+    SUCCEEDED = "SUCCEEDED"
+    FAILED = "FAILED"
+    PREEMPTED = "PREEMPTED"
+    CANCELLED = "CANCELLED"
+
+    @property
+    def live(self) -> bool:
+        return self in (AttemptState.LAUNCHING, AttemptState.RUNNING)
+
+
+@dataclass(frozen=True)
+class Resources:
+    vcpus: float = 1.0
+    memory_gib: float = 1.0
+    gpu_count: int = 0
+    gpu_type: str = ""
+
+
+@dataclass(frozen=True)
+class JobSpec:
+    """What a user asks for (validated by ``scheduler.jobspec``)."""
+
+    name: str
+    command: tuple[str, ...]
+    estimated_runtime: timedelta
+    deadline: datetime
+    resources: Resources = Resources()
+    labels: Mapping[str, str] = field(default_factory=dict)
+    env: Mapping[str, str] = field(default_factory=dict)
+    spot_allowed: bool = False
+    allowed_clouds: tuple[str, ...] = ()
+    allowed_regions: tuple[str, ...] = ()
+    checkpoint_interval: timedelta = timedelta(minutes=10)
+    client_request_id: str = ""
+
+
+@dataclass(frozen=True)
+class Placement:
+    cloud: str
+    region: str
+    zone: str
+    instance_type: str
+    market: str
+    price_per_hour: Decimal
+
+    @property
+    def offering_id(self) -> str:
+        return f"{self.cloud}/{self.region}/{self.zone}/{self.instance_type}/{self.market}"
+
+
+@dataclass(frozen=True)
+class AttemptView:
+    id: str
+    job_id: str
+    number: int
+    placement: Placement
+    state: AttemptState
+    node_id: str
+    created_at: datetime
+    started_at: datetime | None
+    ended_at: datetime | None
+    exit_code: int | None
+    preempted: bool
+    progress: float
+    cost: Decimal
+    last_heartbeat: datetime | None
+
+
+@dataclass(frozen=True)
+class JobView:
+    id: str
+    tenant: str
+    spec: JobSpec
+    state: JobState
+    state_reason: str
+    created_at: datetime
+    updated_at: datetime
+    progress: float
+    checkpoint_progress: float
+    checkpoint_seq: int
+    preemptions: int
+    failures: int
+    cost: Decimal
+    exit_code: int | None
+    finished_at: datetime | None
+    attempts: tuple[AttemptView, ...] = ()
+    planned_offering: str = ""
+
+
+@dataclass(frozen=True)
+class JobEvent:
+    seq: int
+    job_id: str
+    tenant: str
+    from_state: JobState | None
+    to_state: JobState
+    at: datetime
+    reason: str
+    detail: str = ""
+    attempt_id: str = ""

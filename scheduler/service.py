@@ -1,0 +1,98 @@
+"""``skybatch serve`` assembled: store + gRPC API + control loop + the local cloud."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from datetime import datetime
+
+from adapters.local import LocalCloudConfig, LocalNodeDriver, make_local_cloud
+from scheduler.api.job_service import JobService
+from scheduler.api.server import GrpcServer
+from scheduler.api.worker_service import WorkerService
+from scheduler.config import ServeConfig
+from scheduler.control import ControlLoop
+from scheduler.control.launcher import Launcher
+from scheduler.domain import utcnow
+from scheduler.offerings import OfferingCatalog
+from scheduler.store import AttemptStore, Database, JobStore
+
+log = logging.getLogger(__name__)
+
+
+class Service:
+    """Start with :meth:`start`, stop with :meth:`stop` (idempotent)."""
+
+    def __init__(self, config: ServeConfig) -> None:
+        self.config = config
+        self.clock = utcnow
+        config.data_dir.mkdir(parents=True, exist_ok=True)
+        self.db = Database(config.database_url)
+        self.jobs = JobStore(self.db)
+        self.attempts = AttemptStore(self.db)
+        self.driver: LocalNodeDriver
+        self.driver, local = make_local_cloud(
+            LocalCloudConfig(
+                state_dir=config.local_cloud_dir,
+                vcpu_quota_per_region=config.local_vcpu_quota,
+                launch_delay_s=config.local_launch_delay_s,
+                preemption=config.preemption,
+            )
+        )
+        self.catalog = OfferingCatalog([local])
+        self.stopping = threading.Event()
+        secret = self.attempts.secret("attempt-token-hmac")
+        self.server = GrpcServer(
+            config.bind,
+            JobService(self.jobs, self.catalog, self._now, self.stopping),
+            WorkerService(
+                self.attempts,
+                secret=secret,
+                checkpoint_uri=config.checkpoints,
+                heartbeat_interval=config.heartbeat_interval,
+                clock=self._now,
+            ),
+        )
+        self.launcher = Launcher(
+            self.attempts,
+            self.catalog,
+            secret=secret,
+            server_address=self.server.address,
+            worker_python=config.worker_python,
+            settings=config.control,
+            clock=self._now,
+        )
+        self.loop = ControlLoop(
+            self.attempts, self.catalog, self.launcher, settings=config.control, clock=self._now
+        )
+        self._thread: threading.Thread | None = None
+        self._stopped = False
+
+    def _now(self) -> datetime:
+        return self.clock()
+
+    @property
+    def address(self) -> str:
+        return self.server.address
+
+    def start(self, *, control_loop: bool = True) -> None:
+        """Serve the API; ``control_loop=False`` serves without planning (for tests)."""
+        self.server.start()
+        if control_loop:
+            self._thread = threading.Thread(
+                target=self.loop.run, args=(self.stopping,), name="control-loop", daemon=True
+            )
+            self._thread.start()
+        log.info("skybatch serving on %s (store %s)", self.address, self.config.database_url)
+
+    def stop(self, grace_s: float = 5.0) -> None:
+        """Finish the current tick, drain streams, close. Nodes keep running (like VMs)."""
+        if self._stopped:
+            return
+        self._stopped = True
+        self.stopping.set()
+        if self._thread is not None:
+            self._thread.join(timeout=30)
+        self.server.stop(grace_s)
+        self.driver.close()
+        self.db.close()

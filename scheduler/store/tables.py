@@ -1,0 +1,144 @@
+"""The store's tables (sqlmodel). Only ``scheduler.store`` imports this module.
+
+Money is integer micro-dollars; times are UTC (``UTCDateTime`` refuses naive values
+and gives back aware ones, SQLite keeps no zone).
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import BigInteger, DateTime, Index, UniqueConstraint
+from sqlalchemy.engine import Dialect
+from sqlalchemy.types import TypeDecorator
+from sqlmodel import Field, SQLModel
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    impl = DateTime
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime: skybatch stores timezone-aware UTC only")
+        return value.astimezone(UTC).replace(tzinfo=None)
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        assert isinstance(value, datetime)
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+class JobRow(SQLModel, table=True):
+    __tablename__ = "jobs"
+    __table_args__ = (
+        UniqueConstraint("tenant", "request_id", name="uq_jobs_tenant_request"),
+        Index("ix_jobs_state_n", "state", "n"),
+        Index("ix_jobs_tenant_n", "tenant", "n"),
+    )
+
+    n: int | None = Field(default=None, primary_key=True)  # keyset paging order
+    id: str = Field(unique=True, index=True)
+    tenant: str
+    #: NULL when the client gave none (NULLs never collide in the unique index).
+    request_id: str | None = None
+    name: str
+    spec_json: str
+    state: str
+    state_reason: str = ""
+    created_at: datetime = Field(sa_type=UTCDateTime)
+    updated_at: datetime = Field(sa_type=UTCDateTime)
+    deadline: datetime = Field(sa_type=UTCDateTime)
+    finished_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    progress: float = 0.0
+    checkpoint_progress: float = 0.0
+    checkpoint_seq: int = 0
+    preemptions: int = 0
+    failures: int = 0
+    node_losses: int = 0
+    attempts: int = 0
+    cost_micros: int = Field(default=0, sa_type=BigInteger)
+    exit_code: int | None = None
+    planned_offering: str = ""
+
+
+class JobLabelRow(SQLModel, table=True):
+    __tablename__ = "job_labels"
+    __table_args__ = (Index("ix_job_labels_kv", "key", "value"),)
+
+    job_id: str = Field(primary_key=True)
+    key: str = Field(primary_key=True)
+    value: str
+
+
+class JobEventRow(SQLModel, table=True):
+    """Append-only: one row per state change. ``seq`` is the watch cursor."""
+
+    __tablename__ = "job_events"
+
+    seq: int | None = Field(default=None, primary_key=True)
+    job_id: str = Field(index=True)
+    tenant: str = Field(index=True)
+    from_state: str | None = None
+    to_state: str
+    at: datetime = Field(sa_type=UTCDateTime)
+    reason: str = ""
+    detail: str = ""
+    attempt_id: str = ""
+
+
+class AttemptRow(SQLModel, table=True):
+    """One launch of a job. Its id is the cloud idempotency token."""
+
+    __tablename__ = "attempts"
+
+    id: str = Field(primary_key=True)
+    job_id: str = Field(index=True)
+    number: int
+    cloud: str
+    region: str
+    zone: str
+    instance_type: str
+    market: str
+    price_micros_per_hour: int = Field(sa_type=BigInteger)
+    state: str = Field(index=True)
+    node_id: str = ""
+    created_at: datetime = Field(sa_type=UTCDateTime)
+    launched_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    started_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    ended_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    last_heartbeat: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    exit_code: int | None = None
+    preempted: bool = False
+    progress: float = 0.0
+    end_reason: str = ""
+    cost_micros: int = Field(default=0, sa_type=BigInteger)
+
+
+class NodeRow(SQLModel, table=True):
+    """A node we launched, as far as we know. Terminated nodes stay for the record."""
+
+    __tablename__ = "nodes"
+
+    id: str = Field(primary_key=True)
+    cloud: str
+    region: str
+    instance_type: str
+    market: str
+    attempt_id: str = Field(index=True)
+    state: str
+    created_at: datetime = Field(sa_type=UTCDateTime)
+    terminated_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+
+
+class SecretRow(SQLModel, table=True):
+    """Server-side secrets (the HMAC key that derives attempt tokens)."""
+
+    __tablename__ = "secrets"
+
+    name: str = Field(primary_key=True)
+    value: str
