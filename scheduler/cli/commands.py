@@ -7,18 +7,17 @@ import os
 import sys
 from pathlib import Path
 
-from rich.console import Console
 from rich.table import Table
 
 from scheduler.api.client import SkybatchClient
 from scheduler.cli.live import watch_live
-from scheduler.cli.render import event_line, jobs_table, state_text
+from scheduler.cli.render import event_line, jobs_table, make_console, state_text
 from scheduler.config import DEFAULT_BIND
 from scheduler.domain import JobState, utcnow
 from scheduler.errors import InvalidArgument
 from scheduler.jobyaml import load_jobs
 
-console = Console()
+console = make_console()
 
 
 def client(args: argparse.Namespace) -> SkybatchClient:

@@ -22,16 +22,15 @@ from pathlib import Path
 from typing import IO
 
 from libcloud.compute.types import NodeState
-from rich.console import Console
 
 from adapters.local import LocalCloudConfig, LocalNodeDriver
 from scheduler.api.client import SkybatchClient
 from scheduler.cli.live import watch_live
-from scheduler.cli.render import summary_table
+from scheduler.cli.render import make_console, summary_table
 from scheduler.domain import JobState, JobView, utcnow
 from scheduler.jobyaml import load_jobs
 
-console = Console()
+console = make_console()
 CANCEL_AFTER_S = 8.0
 TIMEOUT_S = 100.0
 

@@ -58,4 +58,5 @@ def watch_live(
                 break
             time.sleep(refresh_s)
     stop.set()
+    console.print()
     return jobs

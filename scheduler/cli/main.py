@@ -6,13 +6,13 @@ import argparse
 import sys
 
 import grpc
-from rich.console import Console
 
 from scheduler.cli import commands, demo, serve
+from scheduler.cli.render import make_console
 from scheduler.errors import InvalidArgument, SkybatchError
 
 EXIT_OK, EXIT_FAIL, EXIT_USAGE = 0, 1, 2
-err = Console(stderr=True)
+err = make_console(stderr=True)
 
 
 def parser() -> argparse.ArgumentParser:

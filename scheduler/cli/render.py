@@ -2,13 +2,23 @@
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Sequence
 from datetime import datetime
 
+from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
 from scheduler.domain import JobEvent, JobState, JobView
+
+
+def make_console(*, stderr: bool = False) -> Console:
+    """A console that keeps tables readable when output goes to a file or CI log
+    (rich would otherwise assume 80 columns)."""
+    stream = sys.stderr if stderr else sys.stdout
+    return Console(stderr=stderr, width=None if stream.isatty() else 132)
+
 
 STATE_STYLE = {
     JobState.PENDING: "yellow",
