@@ -232,11 +232,15 @@ class LibcloudCloud:
             raise
 
     def _find_node(self, node_id: str) -> Node | None:
+        """Our node ``node_id`` (it carries the managed-by tag), or None."""
+        ours = {MANAGED_BY_TAG: MANAGED_BY_VALUE}
         with self._mapped_errors():
-            nodes = self._driver.list_nodes(
-                **self._profile.list_kwargs({MANAGED_BY_TAG: MANAGED_BY_VALUE})
-            )
-        return next((n for n in nodes if n.id == node_id), None)
+            nodes = self._driver.list_nodes(**self._profile.list_kwargs(ours))
+        for node in nodes:
+            if node.id == node_id:
+                tags = self._profile.node_info(node).tags
+                return node if tags.get(MANAGED_BY_TAG) == MANAGED_BY_VALUE else None
+        return None
 
     def _find_by_token(self, token: str) -> NodeInfo | None:
         for info in self.list_nodes({MANAGED_BY_TAG: MANAGED_BY_VALUE}):

@@ -26,7 +26,6 @@ records and carried out by the monitor thread of any driver over the state dir
 from __future__ import annotations
 
 import hashlib
-import logging
 import os
 import secrets
 import signal
@@ -48,8 +47,6 @@ from adapters.local.catalog import DEFAULT_REGIONS, InstanceType, build_catalog
 from adapters.local.lifecycle import now_utc
 from adapters.local.preemption import PreemptionPolicy, preempt_after_s
 from adapters.local.state import PENDING, RUNNING, TERMINATED, NodeRecord, StateDir
-
-log = logging.getLogger(__name__)
 
 IMAGE_ID = "local-python"
 SPOT = "spot"
@@ -300,8 +297,10 @@ class LocalNodeDriver(NodeDriver):
                 log_path=node_dir / "console.log",
             )
         except OSError as exc:
-            failed = replace(record, status=TERMINATED, terminated_at=now_utc(), reaped=True)
-            self._state.write(replace(failed, error=f"boot failed: {exc}"))
+            now, error = now_utc(), f"boot failed: {exc}"
+            self._state.write(
+                replace(record, status=TERMINATED, terminated_at=now, reaped=True, error=error)
+            )
             raise LocalCloudError(
                 f"node {record.node_id} failed to boot: {exc}", code="InternalError"
             ) from exc

@@ -75,13 +75,15 @@ def group_alive(pgid: int, start_time: int | None) -> bool:
     if leader is not None and not leader.zombie and leader.pgrp == pgid:
         return True
     # The leader exited but its children may run on in the group.
-    for entry in os.scandir("/proc"):
-        if not entry.name.isdigit():
-            continue
-        stat = proc_stat(int(entry.name))
-        if stat is not None and stat.pgrp == pgid and not stat.zombie:
-            return True
-    return False
+    return any(
+        stat is not None and stat.pgrp == pgid and not stat.zombie
+        for stat in map(proc_stat, _pids())
+    )
+
+
+def _pids() -> list[int]:
+    with os.scandir("/proc") as entries:
+        return [int(e.name) for e in entries if e.name.isdigit()]
 
 
 def signal_group(pgid: int, start_time: int | None, sig: int) -> bool:
@@ -139,13 +141,11 @@ def find_by_env(key: str, value: str) -> list[int]:
     """
     needle = f"{key}={value}".encode()
     found: list[int] = []
-    for entry in os.scandir("/proc"):
-        if not entry.name.isdigit():
-            continue
+    for pid in _pids():
         try:
-            environ = Path(entry.path, "environ").read_bytes()
+            environ = Path(f"/proc/{pid}/environ").read_bytes()
         except OSError:  # gone, or another user's process
             continue
         if needle in environ.split(b"\0"):
-            found.append(int(entry.name))
+            found.append(pid)
     return found

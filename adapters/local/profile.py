@@ -44,7 +44,9 @@ class LocalProfile(ProviderProfile):
 
     def offerings_for(self, size: NodeSize, location: NodeLocation) -> list[Offering]:
         extra = size.extra
-        hazard = self._config.preemption.hazard_per_hour
+        # The planner works in wall-clock hours; the policy's hazard is per simulated hour.
+        policy = self._config.preemption
+        hazard = policy.hazard_per_hour * policy.time_scale
         common: dict[str, Any] = {
             "cloud": CLOUD,
             "region": location.id,

@@ -210,7 +210,7 @@ def test_list_nodes_by_tags(make_cloud: MakeCloud) -> None:
     a = cloud.launch(spec(cloud, tags={"job": "a", "team": "x"}), token="a")
     b = cloud.launch(spec(cloud, tags={"job": "b", "team": "x"}), token="b")
     size = next(s for s in driver.list_sizes() if s.id == "e2-standard-2")
-    driver.create_node("not-ours", size, driver.list_images()[0], ex_userdata="sleep 30")
+    foreign = driver.create_node("not-ours", size, driver.list_images()[0], ex_userdata="sleep 30")
     assert [i.node_id for i in cloud.list_nodes({"job": "a"})] == [a.node_id]
     assert {i.node_id for i in cloud.list_nodes({"team": "x"})} == {a.node_id, b.node_id}
     assert {i.node_id for i in cloud.list_nodes({MANAGED_BY_TAG: MANAGED_BY_VALUE})} == {
@@ -219,6 +219,9 @@ def test_list_nodes_by_tags(make_cloud: MakeCloud) -> None:
     }
     assert cloud.list_nodes({"job": "a", "team": "y"}) == []
     assert len(driver.list_nodes()) == 3
+    # Not launched by skybatch, so the port will not touch it.
+    cloud.terminate(str(foreign.id))
+    assert raw_node(driver, str(foreign.id)).state == "running"
 
 
 def test_driver_rejects_unknown_sizes_and_reused_tokens(make_cloud: MakeCloud) -> None:
