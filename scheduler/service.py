@@ -8,7 +8,7 @@ from datetime import datetime
 
 from adapters.local import LocalCloudConfig, LocalNodeDriver, make_local_cloud
 from scheduler.api.job_service import JobService
-from scheduler.api.server import GrpcServer
+from scheduler.api.server import BindError, GrpcServer
 from scheduler.api.worker_service import WorkerService
 from scheduler.config import ServeConfig
 from scheduler.control import ControlLoop
@@ -42,17 +42,22 @@ class Service:
         self.catalog = OfferingCatalog([local])
         self.stopping = threading.Event()
         secret = self.attempts.secret("attempt-token-hmac")
-        self.server = GrpcServer(
-            config.bind,
-            JobService(self.jobs, self.catalog, self._now, self.stopping),
-            WorkerService(
-                self.attempts,
-                secret=secret,
-                checkpoint_uri=config.checkpoints,
-                heartbeat_interval=config.heartbeat_interval,
-                clock=self._now,
-            ),
-        )
+        try:
+            self.server = GrpcServer(
+                config.bind,
+                JobService(self.jobs, self.catalog, self._now, self.stopping),
+                WorkerService(
+                    self.attempts,
+                    secret=secret,
+                    checkpoint_uri=config.checkpoints,
+                    heartbeat_interval=config.heartbeat_interval,
+                    clock=self._now,
+                ),
+            )
+        except BindError:
+            self.driver.close()
+            self.db.close()
+            raise
         self.launcher = Launcher(
             self.attempts,
             self.catalog,

@@ -56,6 +56,8 @@ class JobService(jobs_pb2_grpc.JobServiceServicer):
         self, request: pb.SubmitJobsRequest, context: grpc.ServicerContext
     ) -> pb.SubmitJobsResponse:
         tenant = tenant_of(context)
+        if not request.specs:
+            raise InvalidArgument("specs", "at least one job is required")
         if len(request.specs) > MAX_BATCH:
             raise InvalidArgument("specs", f"at most {MAX_BATCH} jobs per call")
         now = self.clock()

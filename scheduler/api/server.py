@@ -11,8 +11,13 @@ from grpc_reflection.v1alpha import reflection
 from scheduler.api.gen.skybatch.v1 import jobs_pb2, jobs_pb2_grpc, worker_pb2, worker_pb2_grpc
 from scheduler.api.job_service import JobService
 from scheduler.api.worker_service import WorkerService
+from scheduler.errors import SkybatchError
 
 MAX_MESSAGE_BYTES = 16 * 1024 * 1024
+
+
+class BindError(SkybatchError):
+    """The gRPC server cannot listen on the requested address."""
 
 
 class GrpcServer:
@@ -41,9 +46,12 @@ class GrpcServer:
         )
         reflection.enable_server_reflection(names, self.server)
         self._names = names[:2]
-        self.port = self.server.add_insecure_port(bind)
+        try:
+            self.port = self.server.add_insecure_port(bind)
+        except RuntimeError:
+            self.port = 0
         if self.port == 0:
-            raise OSError(f"cannot bind gRPC server to {bind}")
+            raise BindError(f"cannot listen on {bind}: is another server using the port?")
         host = bind.rsplit(":", 1)[0]
         self.address = f"{host}:{self.port}"
 

@@ -13,7 +13,7 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection_pb2, reflection_pb2_grpc
 
 from scheduler.api.client import SkybatchClient
-from scheduler.api.gen.skybatch.v1 import worker_pb2, worker_pb2_grpc
+from scheduler.api.gen.skybatch.v1 import jobs_pb2, jobs_pb2_grpc, worker_pb2, worker_pb2_grpc
 from scheduler.domain import JobEvent, JobSpec, JobState, Resources, utcnow
 from scheduler.service import Service
 
@@ -112,6 +112,19 @@ def test_batch_is_all_or_nothing(api: SkybatchClient) -> None:
     assert api.list_all() == []
     results = api.submit([spec(), spec(), spec()])
     assert len({j.id for j, _ in results}) == 3
+
+
+def test_empty_batch_is_refused(api_service: Service) -> None:
+    with grpc.insecure_channel(api_service.address) as ch:
+        stub = jobs_pb2_grpc.JobServiceStub(ch)
+        with pytest.raises(grpc.RpcError) as info:
+            stub.SubmitJobs(jobs_pb2.SubmitJobsRequest(), timeout=5)
+        assert info.value.code() is grpc.StatusCode.INVALID_ARGUMENT
+        assert str(info.value.details()).startswith("specs")
+        with pytest.raises(grpc.RpcError) as info:
+            stub.SubmitJob(jobs_pb2.SubmitJobRequest(), timeout=5)
+        assert info.value.code() is grpc.StatusCode.INVALID_ARGUMENT
+        assert str(info.value.details()).startswith("spec.deadline")
 
 
 def test_list_filters_and_pages(api: SkybatchClient) -> None:

@@ -77,3 +77,10 @@ def test_unreachable_server_is_a_clear_error() -> None:
 def test_argparse_errors_exit_2() -> None:
     out = skybatch("submit")
     assert out.returncode == 2 and "usage" in out.stderr
+
+
+def test_serve_on_a_busy_port_is_a_clear_error(api_service: Service, tmp_path: Path) -> None:
+    out = skybatch("serve", "--bind", api_service.address, "--data-dir", str(tmp_path / "d"))
+    assert out.returncode == 1
+    assert f"cannot listen on {api_service.address}" in out.stderr
+    assert "Traceback" not in out.stderr
