@@ -51,12 +51,13 @@ class Offering:
         return f"{self.cloud}/{self.region}/{self.zone}/{self.instance_type}/{self.market}"
 
     @property
-    def quota_pools(self) -> tuple[str, ...]:
-        """Quota pools this offering draws from (see :class:`QuotaLimit`)."""
-        pools = [quota_pool(self.cloud, self.region, "vcpu")]
+    def quota_draw(self) -> tuple[tuple[str, float], ...]:
+        """(quota pool, amount) that one node of this offering holds (see :class:`QuotaLimit`)."""
+        draw = [(quota_pool(self.cloud, self.region, "vcpu"), self.vcpus)]
         if self.gpu_count:
-            pools.append(quota_pool(self.cloud, self.region, f"gpu:{self.gpu_type}"))
-        return tuple(pools)
+            pool = quota_pool(self.cloud, self.region, f"gpu:{self.gpu_type}")
+            draw.append((pool, float(self.gpu_count)))
+        return tuple(draw)
 
 
 def quota_pool(cloud: str, region: str, resource: str) -> str:

@@ -1,42 +1,34 @@
-"""What can be bought right now, across every configured cloud (cached briefly)."""
+"""What can be bought right now, across every configured cloud.
+
+Each cloud port caches its own catalog (``LibcloudCloud`` keeps it for minutes), so
+this only gathers; a cloud that fails to answer is left out until it answers again.
+"""
 
 from __future__ import annotations
 
-import threading
-import time
+import logging
 from collections.abc import Sequence
 
 from adapters.base import CloudError, CloudPort, Offering, QuotaLimit
 
+log = logging.getLogger(__name__)
+
 
 class OfferingCatalog:
-    def __init__(self, clouds: Sequence[CloudPort], ttl_s: float = 60.0) -> None:
+    def __init__(self, clouds: Sequence[CloudPort]) -> None:
         self.clouds = {c.name: c for c in clouds}
-        self._ttl_s = ttl_s
-        self._lock = threading.Lock()
-        self._cached: tuple[float, list[Offering], list[QuotaLimit]] | None = None
-
-    def _refresh(self) -> tuple[list[Offering], list[QuotaLimit]]:
-        with self._lock:
-            now = time.monotonic()
-            if self._cached is None or now - self._cached[0] > self._ttl_s:
-                offerings: list[Offering] = []
-                quotas: list[QuotaLimit] = []
-                for cloud in self.clouds.values():
-                    try:
-                        offerings.extend(cloud.list_offerings())
-                        quotas.extend(cloud.quotas())
-                    except CloudError:
-                        # Keep serving the other clouds; this one is retried next refresh.
-                        continue
-                self._cached = (now, offerings, quotas)
-            return self._cached[1], self._cached[2]
 
     def offerings(self) -> list[Offering]:
-        return self._refresh()[0]
+        out: list[Offering] = []
+        for name, cloud in self.clouds.items():
+            try:
+                out.extend(cloud.list_offerings())
+            except CloudError as exc:
+                log.warning("cloud %s did not list its offerings: %s", name, exc)
+        return out
 
     def quotas(self) -> list[QuotaLimit]:
-        return self._refresh()[1]
+        return [q for cloud in self.clouds.values() for q in cloud.quotas()]
 
     def by_id(self) -> dict[str, Offering]:
         return {o.id: o for o in self.offerings()}

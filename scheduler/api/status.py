@@ -55,8 +55,6 @@ def unary(fn: F) -> F:
         try:
             return fn(self, request, context)
         except Exception as exc:
-            if isinstance(exc, grpc.RpcError) or type(exc).__name__ == "_AbortError":
-                raise
             _abort(context, exc)
 
     return wrapper  # type: ignore[return-value]
@@ -70,8 +68,6 @@ def streaming(fn: F) -> F:
         try:
             yield from fn(self, request, context)
         except Exception as exc:
-            if isinstance(exc, grpc.RpcError) or type(exc).__name__ == "_AbortError":
-                raise
             _abort(context, exc)
 
     return wrapper  # type: ignore[return-value]

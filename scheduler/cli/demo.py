@@ -17,6 +17,7 @@ import sys
 import tempfile
 import threading
 import time
+from decimal import Decimal
 from importlib import resources
 from pathlib import Path
 from typing import IO
@@ -152,7 +153,7 @@ def run(args: argparse.Namespace) -> int:
                 f"[magenta]{j.spec.name}[/]: preempted {j.preemptions}x, resumed from its "
                 f"checkpoint on attempt {resumed[0].number if resumed else '?'}"
             )
-    total = sum((j.cost for j in jobs), start=jobs[0].cost * 0)
+    total = sum((j.cost for j in jobs), start=Decimal(0))
     console.print(
         f"total cost ${total}  |  {time.monotonic() - started:.0f}s wall clock  |  "
         f"leftover nodes: {leftover}"

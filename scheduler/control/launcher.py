@@ -33,13 +33,21 @@ from scheduler.tokens import attempt_token
 log = logging.getLogger(__name__)
 
 
+ATTEMPT_TAG = "skybatch-attempt"
+
+
 def node_tags(job: JobView, attempt_id: str) -> dict[str, str]:
     return {
         MANAGED_BY_TAG: MANAGED_BY_VALUE,
         "skybatch-job": job.id,
-        "skybatch-attempt": attempt_id,
+        ATTEMPT_TAG: attempt_id,
         "skybatch-tenant": job.tenant,
     }
+
+
+def attempt_of(tags: Mapping[str, str]) -> str:
+    """The attempt id a node was launched for ("" when it carries none)."""
+    return tags.get(ATTEMPT_TAG, "")
 
 
 def placement_of(o: Offering) -> Placement:
@@ -141,7 +149,3 @@ class Launcher:
         log.info(
             "job %s attempt %d launched on %s as %s", job.id, attempt.number, off.id, node.node_id
         )
-
-
-def tags_by_attempt(tags: Mapping[str, str]) -> str:
-    return tags.get("skybatch-attempt", "")

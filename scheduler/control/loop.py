@@ -82,8 +82,7 @@ class ControlLoop:
         planned = 0
         for job in pending:
             d = plan.decisions[job.id]
-            if d.placed and d.start is not None and d.start <= problem.now:
-                assert d.offering_id is not None
+            if d.offering_id is not None and d.start is not None and d.start <= problem.now:
                 note = f"{d.offering_id} (late: {d.reason})" if d.late else d.offering_id
                 if self.attempts.plan(job.id, d.offering_id, now, detail=note):
                     planned += 1

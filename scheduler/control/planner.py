@@ -20,9 +20,6 @@ def _epoch(dt: datetime) -> int:
 
 
 def solver_offering(o: Offering) -> solver.Offering:
-    draw: list[tuple[str, float]] = []
-    for pool in o.quota_pools:
-        draw.append((pool, float(o.gpu_count) if "/gpu:" in pool else o.vcpus))
     return solver.Offering(
         id=o.id,
         cloud=o.cloud,
@@ -37,7 +34,7 @@ def solver_offering(o: Offering) -> solver.Offering:
         price_micros_per_hour=solver.money_to_micros(o.price_per_hour),
         hazard_per_hour=o.preemption_hazard_per_hour if o.market is Market.SPOT else 0.0,
         launch_delay_s=round(o.launch_delay_s),
-        quota_draw=tuple(draw),
+        quota_draw=o.quota_draw,
     )
 
 
@@ -73,7 +70,7 @@ def free_quota(
         off = offerings.get(la.attempt.placement.offering_id)
         if off is None:
             continue
-        for pool, amount in solver_offering(off).quota_draw:
+        for pool, amount in off.quota_draw:
             free[pool] = free.get(pool, 0.0) - amount
     return tuple(solver.QuotaPool(pool, amount) for pool, amount in free.items())
 

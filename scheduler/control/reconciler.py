@@ -23,7 +23,7 @@ from adapters.base import (
     NodeInfo,
     NodeStatus,
 )
-from scheduler.control.launcher import Launcher, tags_by_attempt
+from scheduler.control.launcher import Launcher, attempt_of
 from scheduler.control.settings import ControlSettings
 from scheduler.offerings import OfferingCatalog
 from scheduler.store import AttemptStore, LiveAttempt
@@ -65,7 +65,7 @@ class Reconciler:
         if nodes is None:
             return
         by_id = {n.node_id: n for ns in nodes.values() for n in ns}
-        by_attempt = {tags_by_attempt(n.tags): n for n in by_id.values()}
+        by_attempt = {attempt_of(n.tags): n for n in by_id.values()}
         live = self.attempts.live_attempts()
         for la in live:
             self._check(la, by_id, by_attempt)
@@ -73,14 +73,14 @@ class Reconciler:
         live_ids = {la.attempt.id for la in self.attempts.live_attempts()}
         known = self.attempts.known_node_ids()
         for node in by_id.values():
-            if node.status in _GONE or tags_by_attempt(node.tags) in live_ids:
+            if node.status in _GONE or attempt_of(node.tags) in live_ids:
                 continue
             if node.node_id in known:
                 continue  # ours and recorded: _terminate_finished deals with it
             log.warning(
                 "orphan node %s (attempt %s): terminating",
                 node.node_id,
-                tags_by_attempt(node.tags) or "?",
+                attempt_of(node.tags) or "?",
             )
             self._terminate(node.cloud, node.node_id)
             self.orphans_terminated += 1

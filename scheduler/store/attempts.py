@@ -20,6 +20,8 @@ from scheduler.store.records import attempt_view, job_view, transition
 from scheduler.store.tables import AttemptRow, JobRow, NodeRow, SecretRow
 from solver.money import to_micros
 
+_ACTIVE = frozenset(st.value for st in ACTIVE_STATES)
+
 
 @dataclass(frozen=True)
 class RetryBudgets:
@@ -155,7 +157,7 @@ class AttemptStore:
                 return
             job = _job(s, att.job_id)
             self._end(s, att, AttemptState.FAILED, now, reason)
-            if job.state in _active_values():
+            if job.state in _ACTIVE:
                 job.planned_offering = ""
                 transition(s, job, JobState.PENDING, at=now, reason=reason, attempt_id=att.id)
 
@@ -170,7 +172,7 @@ class AttemptStore:
             else:
                 job = _job(s, att.job_id)
                 self._end(s, att, AttemptState.FAILED, now, reason)
-                if job.state in _active_values():
+                if job.state in _ACTIVE:
                     job.node_losses += 1
                     over = job.node_losses > self.budgets.node_losses
                     to = JobState.FAILED if over else JobState.PENDING
@@ -301,7 +303,7 @@ class AttemptStore:
     def _preempted(self, s: Session, att: AttemptRow, now: datetime, reason: str) -> None:
         job = _job(s, att.job_id)
         self._end(s, att, AttemptState.PREEMPTED, now, reason, preempted=True)
-        if job.state not in _active_values():
+        if job.state not in _ACTIVE:
             return
         job.preemptions += 1
         job.progress = job.checkpoint_progress
@@ -349,10 +351,6 @@ class AttemptStore:
             job.cost_micros += att.cost_micros
             s.add(job)
         s.add(att)
-
-
-def _active_values() -> set[str]:
-    return {st.value for st in ACTIVE_STATES}
 
 
 def _job(s: Session, job_id: str) -> JobRow:

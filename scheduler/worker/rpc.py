@@ -21,10 +21,10 @@ from typing import Any, TypeVar
 import grpc
 
 from scheduler.api.gen.skybatch.v1 import worker_pb2, worker_pb2_grpc
+from scheduler.tokens import TOKEN_METADATA_KEY
 
 log = logging.getLogger(__name__)
 
-TOKEN_METADATA_KEY = "x-skybatch-attempt-token"
 RETRYABLE = frozenset(
     {
         grpc.StatusCode.UNAVAILABLE,
