@@ -45,6 +45,10 @@ class Offering:
     preemption_hazard_per_hour: float = 0.0
     #: Typical seconds from launch request to a running worker.
     launch_delay_s: float = 60.0
+    #: Where the price came from, e.g. ``anycloud-sh/catalog@62ff0a9 gcp/vms.csv``.
+    source: str = ""
+    #: When the source was current, as an ISO date (or year-month).
+    source_date: str = ""
 
     @property
     def id(self) -> str:
