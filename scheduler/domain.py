@@ -142,3 +142,72 @@ class JobEvent:
     reason: str
     detail: str = ""
     attempt_id: str = ""
+
+
+class OptionLoss(StrEnum):
+    """Why an alternative lost (the values of ``solver.Loss``, without importing the
+    solver into every client)."""
+
+    PRICE = "price"
+    QUOTA = "quota"
+    DEADLINE = "deadline"
+    BUDGET = "budget"
+    MARKET = "market"
+
+
+@dataclass(frozen=True)
+class CostParts:
+    """An expected cost, part by part (see ``solver.CostBreakdown``), in dollars."""
+
+    compute: Decimal
+    rework: Decimal
+    egress: Decimal
+    launch: Decimal
+
+    @property
+    def total(self) -> Decimal:
+        return self.compute + self.rework + self.egress + self.launch
+
+
+@dataclass(frozen=True)
+class PlanOption:
+    """One offering at one start; ``loss`` is ``None`` for the chosen placement."""
+
+    offering_id: str
+    start: datetime
+    cost: CostParts
+    loss: OptionLoss | None
+    detail: str
+
+
+@dataclass(frozen=True)
+class PlanDecision:
+    """What the plan decided for a job, or (outside a plan) where the job is."""
+
+    placed: bool
+    offering_id: str = ""
+    start: datetime | None = None
+    #: ``None`` outside a plan.
+    expected_cost: Decimal | None = None
+    #: Why it is not placed (or why it runs late).
+    reason: str = ""
+    late: bool = False
+
+
+@dataclass(frozen=True)
+class JobExplanation:
+    """``skybatch explain``: the chosen placement, its cost, and the alternatives that lost.
+
+    Only a job waiting to be placed is explained (from the control loop's last plan);
+    for any other ``note`` says why not and ``decision`` is where the job is.
+    """
+
+    job_id: str
+    state: JobState
+    decision: PlanDecision
+    chosen: PlanOption | None = None
+    alternatives: tuple[PlanOption, ...] = ()
+    considered: int = 0
+    not_fitting: int = 0
+    planned_at: datetime | None = None
+    note: str = ""

@@ -7,6 +7,7 @@ import threading
 from datetime import datetime
 
 from adapters.local import LocalCloudConfig, LocalNodeDriver, make_local_cloud
+from scheduler.api.explain import PlanSnapshot
 from scheduler.api.job_service import JobService
 from scheduler.api.server import BindError, GrpcServer
 from scheduler.api.worker_service import WorkerService
@@ -45,7 +46,9 @@ class Service:
         try:
             self.server = GrpcServer(
                 config.bind,
-                JobService(self.jobs, self.catalog, self._now, self.stopping),
+                JobService(
+                    self.jobs, self.catalog, self._now, self.stopping, last_plan=self._last_plan
+                ),
                 WorkerService(
                     self.attempts,
                     secret=secret,
@@ -75,6 +78,9 @@ class Service:
 
     def _now(self) -> datetime:
         return self.clock()
+
+    def _last_plan(self) -> PlanSnapshot:
+        return self.loop.last_tick or (None, None)
 
     @property
     def address(self) -> str:

@@ -1,8 +1,10 @@
 """The solver's input and output: a planning problem and a plan.
 
-Everything here is plain data. Times are integer seconds on the problem's own axis
-(``Problem.now`` is "now" on that axis; the caller chooses the epoch). Money is
-integer micro-dollars. Quota amounts are vCPUs or GPUs.
+Everything here is plain frozen data. Times are integer seconds on the problem's own
+axis (``Problem.now`` is "now"; the caller chooses the epoch). Time is cut into
+``horizon_slots`` slots of ``slot_s`` seconds starting at ``now``; slot ``t`` is
+``[now + t * slot_s, now + (t + 1) * slot_s)``. Money is integer micro-dollars.
+Quota amounts are vCPUs or GPUs. A location is ``"cloud:region"``.
 """
 
 from __future__ import annotations
@@ -22,18 +24,21 @@ class Job:
     id: str
     vcpus: float
     memory_gib: float
-    gpu_count: int
-    gpu_type: str
     #: Remaining runtime, best estimate and pessimistic quantile (seconds).
     runtime_s: int
     runtime_p_s: int
     deadline: int
-    earliest_start: int
-    spot_allowed: bool
-    restart_overhead_s: int
-    checkpoint_interval_s: int
+    gpu_count: int = 0
+    gpu_type: str = ""
+    earliest_start: int = 0
+    spot_allowed: bool = True
+    restart_overhead_s: int = 0
+    checkpoint_interval_s: int = 0
     allowed_clouds: frozenset[str] = frozenset()
     allowed_regions: frozenset[str] = frozenset()
+    #: Where the job's input lives ("cloud:region"; "" for nowhere) and how much.
+    data_location: str = ""
+    data_gb: float = 0.0
     tenant: str = "default"
 
 
@@ -54,6 +59,13 @@ class Offering:
     launch_delay_s: int
     #: (pool id, amount drawn) for each quota pool a node of this offering uses.
     quota_draw: tuple[tuple[str, float], ...] = ()
+    #: Price per hour in slots 0, 1, ... when it varies over the horizon; past the
+    #: end of this tuple the last value holds. Empty: ``price_micros_per_hour`` always.
+    price_micros_by_slot: tuple[int, ...] = ()
+
+    @property
+    def location(self) -> str:
+        return f"{self.cloud}:{self.region}"
 
 
 @dataclass(frozen=True)
@@ -61,6 +73,32 @@ class QuotaPool:
     id: str
     #: What is free now (capacity minus what running jobs hold).
     free: float
+    #: Free capacity in slots 0, 1, ... when it changes over the horizon (running jobs
+    #: finishing, a quota change); past the end the last value holds.
+    free_by_slot: tuple[float, ...] = ()
+
+    def free_in(self, slot: int) -> float:
+        if not self.free_by_slot:
+            return self.free
+        return self.free_by_slot[min(slot, len(self.free_by_slot) - 1)]
+
+
+@dataclass(frozen=True)
+class Budget:
+    """At most ``limit_micros`` of expected cost for jobs of ``tenant`` that start in
+    ``[window_start, window_end)`` (what the tenant has left of its budget)."""
+
+    tenant: str
+    limit_micros: int
+    window_start: int
+    window_end: int
+
+
+@dataclass(frozen=True)
+class EgressPrice:
+    src: str
+    dst: str
+    micros_per_gb: int
 
 
 @dataclass(frozen=True)
@@ -69,15 +107,41 @@ class Problem:
     jobs: tuple[Job, ...]
     offerings: tuple[Offering, ...]
     quota_pools: tuple[QuotaPool, ...] = ()
-    #: Cost of leaving a job unplaced this tick; dominates any saving.
+    budgets: tuple[Budget, ...] = ()
+    egress: tuple[EgressPrice, ...] = ()
+    #: Egress price for a pair not in ``egress`` (same region is always free).
+    egress_same_cloud_micros_per_gb: int = 20_000
+    egress_cross_cloud_micros_per_gb: int = 90_000
+    slot_s: int = 3600
+    horizon_slots: int = 24
+    #: Cost of leaving one job unplaced (or placing it late); dominates any saving.
     unplaced_penalty_micros: int = 10**12
+
+    @property
+    def horizon_end(self) -> int:
+        return self.now + self.slot_s * self.horizon_slots
 
 
 class Unplaced(StrEnum):
     NO_OFFERING = "no offering fits the job's resources and locations"
     DEADLINE_IMPOSSIBLE = "no offering can finish before the deadline"
-    QUOTA_FULL = "every fitting offering's quota is full now"
-    NOT_YET = "earliest start is in the future"
+    QUOTA_FULL = "quota full on every timely offering"
+    BUDGET = "the tenant's budget does not cover any timely offering"
+    NOT_YET = "earliest start is beyond the planning horizon"
+
+
+@dataclass(frozen=True)
+class CostBreakdown:
+    """Expected cost of one placement, in micro-dollars."""
+
+    compute: int
+    rework: int
+    egress: int
+    launch: int
+
+    @property
+    def total(self) -> int:
+        return self.compute + self.rework + self.egress + self.launch
 
 
 @dataclass(frozen=True)
@@ -89,10 +153,25 @@ class Decision:
     reason: Unplaced | None = None
     #: Placed although it cannot meet its deadline any more (runs as soon as it can).
     late: bool = False
+    #: For QUOTA_FULL / BUDGET: the plan's horizon end, until which nothing frees up.
+    until: int | None = None
 
     @property
     def placed(self) -> bool:
         return self.offering_id is not None
+
+
+@dataclass(frozen=True)
+class WarmStart:
+    """What one tick hands the next: the LP's columns and its quota/budget prices.
+
+    Columns are ``(job signature, offering id, absolute start)``; prices are keyed
+    by ``(pool id, absolute slot start)`` and by budget index ``(tenant, window)``.
+    """
+
+    columns: frozenset[tuple[tuple[object, ...], str, int]] = frozenset()
+    pool_prices: Mapping[tuple[str, int], float] = field(default_factory=dict)
+    budget_prices: Mapping[tuple[str, int, int], float] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -102,10 +181,15 @@ class Plan:
     lower_bound_micros: int
     solver: str
     stats: Mapping[str, float] = field(default_factory=dict)
+    warm: WarmStart | None = None
+    #: Penalties no plan can avoid (jobs that fit nowhere, cannot meet their deadline
+    #: anywhere, or may not start within the horizon); in both objective and bound.
+    unavoidable_micros: int = 0
 
     @property
     def gap(self) -> float:
-        """(objective - bound) / bound; 0 when both are 0."""
-        if self.lower_bound_micros <= 0:
-            return 0.0 if self.objective_micros <= 0 else float("inf")
-        return (self.objective_micros - self.lower_bound_micros) / self.lower_bound_micros
+        """(objective - bound) / (bound - unavoidable penalties); 0 when both are 0."""
+        base = self.lower_bound_micros - self.unavoidable_micros
+        if base <= 0:
+            return 0.0 if self.objective_micros <= self.lower_bound_micros else float("inf")
+        return (self.objective_micros - self.lower_bound_micros) / base

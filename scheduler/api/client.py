@@ -15,7 +15,7 @@ from scheduler.api import convert
 from scheduler.api.gen.skybatch.v1 import jobs_pb2 as pb
 from scheduler.api.gen.skybatch.v1 import jobs_pb2_grpc
 from scheduler.api.status import TENANT_METADATA_KEY
-from scheduler.domain import JobEvent, JobSpec, JobState, JobView
+from scheduler.domain import JobEvent, JobExplanation, JobSpec, JobState, JobView
 
 
 class SkybatchClient:
@@ -101,6 +101,16 @@ class SkybatchClient:
             timeout=self.timeout_s,
         )
         return convert.job_from_pb(r.job)
+
+    def explain_job(self, job_id: str, *, alternatives: int | None = None) -> JobExplanation:
+        """Why the job got its placement and what the next-best options lost on;
+        ``alternatives`` defaults to the server's (3)."""
+        r = self.stub.ExplainJob(
+            pb.ExplainJobRequest(job_id=job_id, alternatives=alternatives),
+            metadata=self.metadata,
+            timeout=self.timeout_s,
+        )
+        return convert.explanation_from_pb(r)
 
     def watch(self, *, cursor: str = "", job_ids: Sequence[str] = ()) -> Iterator[JobEvent]:
         """Events after ``cursor``, forever (cancel by closing the client or breaking)."""

@@ -12,17 +12,24 @@ from scheduler.api.gen.skybatch.v1 import jobs_pb2 as pb
 from scheduler.domain import (
     AttemptState,
     AttemptView,
+    CostParts,
     JobEvent,
+    JobExplanation,
     JobSpec,
     JobState,
     JobView,
+    OptionLoss,
     Placement,
+    PlanDecision,
+    PlanOption,
     Resources,
 )
 from scheduler.errors import InvalidJobSpec
 
 _STATE_TO_PB: dict[JobState, int] = {s: pb.JobState.Value(f"JOB_STATE_{s.value}") for s in JobState}
 _PB_TO_STATE = {v: k for k, v in _STATE_TO_PB.items()}
+_LOSS_TO_PB: dict[OptionLoss, int] = {x: pb.Loss.Value(f"LOSS_{x.name}") for x in OptionLoss}
+_PB_TO_LOSS = {v: k for k, v in _LOSS_TO_PB.items()}
 
 
 def state_to_pb(state: JobState) -> int:
@@ -222,4 +229,82 @@ def event_from_pb(e: pb.JobEvent, tenant: str = "") -> JobEvent:
         reason=e.reason,
         detail=e.detail,
         attempt_id=e.attempt_id,
+    )
+
+
+def _usd(amount: Decimal | None) -> str:
+    return "" if amount is None else str(amount)
+
+
+def option_to_pb(o: PlanOption) -> pb.PlanOption:
+    c = o.cost
+    return pb.PlanOption(
+        offering_id=o.offering_id,
+        start=ts(o.start),
+        compute_cost_usd=str(c.compute),
+        rework_cost_usd=str(c.rework),
+        egress_cost_usd=str(c.egress),
+        launch_cost_usd=str(c.launch),
+        total_cost_usd=str(c.total),
+        loss=_LOSS_TO_PB[o.loss] if o.loss is not None else 0,  # type: ignore[arg-type]
+        detail=o.detail,
+    )
+
+
+def explanation_to_pb(e: JobExplanation) -> pb.ExplainJobResponse:
+    d = e.decision
+    return pb.ExplainJobResponse(
+        job_id=e.job_id,
+        state=state_to_pb(e.state),  # type: ignore[arg-type]
+        decision=pb.PlanDecision(
+            placed=d.placed,
+            offering_id=d.offering_id,
+            start=ts(d.start),
+            expected_cost_usd=_usd(d.expected_cost),
+            reason=d.reason,
+            late=d.late,
+        ),
+        chosen=option_to_pb(e.chosen) if e.chosen else None,
+        alternatives=[option_to_pb(o) for o in e.alternatives],
+        considered=e.considered,
+        not_fitting=e.not_fitting,
+        planned_at=ts(e.planned_at),
+        note=e.note,
+    )
+
+
+def option_from_pb(o: pb.PlanOption) -> PlanOption:
+    return PlanOption(
+        offering_id=o.offering_id,
+        start=o.start.ToDatetime(tzinfo=UTC),
+        cost=CostParts(
+            compute=Decimal(o.compute_cost_usd or 0),
+            rework=Decimal(o.rework_cost_usd or 0),
+            egress=Decimal(o.egress_cost_usd or 0),
+            launch=Decimal(o.launch_cost_usd or 0),
+        ),
+        loss=_PB_TO_LOSS.get(o.loss),
+        detail=o.detail,
+    )
+
+
+def explanation_from_pb(r: pb.ExplainJobResponse) -> JobExplanation:
+    d = r.decision
+    return JobExplanation(
+        job_id=r.job_id,
+        state=_PB_TO_STATE[r.state],
+        decision=PlanDecision(
+            placed=d.placed,
+            offering_id=d.offering_id,
+            start=_dt(d.start, d.HasField("start")),
+            expected_cost=Decimal(d.expected_cost_usd) if d.expected_cost_usd else None,
+            reason=d.reason,
+            late=d.late,
+        ),
+        chosen=option_from_pb(r.chosen) if r.HasField("chosen") else None,
+        alternatives=tuple(option_from_pb(o) for o in r.alternatives),
+        considered=r.considered,
+        not_fitting=r.not_fitting,
+        planned_at=_dt(r.planned_at, r.HasField("planned_at")),
+        note=r.note,
     )

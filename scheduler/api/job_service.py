@@ -1,4 +1,4 @@
-"""``skybatch.v1.JobService``: submit, inspect, cancel and watch jobs."""
+"""``skybatch.v1.JobService``: submit, inspect, cancel, watch and explain jobs."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from datetime import datetime
 import grpc
 
 from scheduler.api import convert
+from scheduler.api.explain import DEFAULT_ALTERNATIVES, MAX_ALTERNATIVES, PlanSnapshot, explain_job
 from scheduler.api.gen.skybatch.v1 import jobs_pb2 as pb
 from scheduler.api.gen.skybatch.v1 import jobs_pb2_grpc
 from scheduler.api.status import streaming, tenant_of, unary
@@ -28,11 +29,15 @@ class JobService(jobs_pb2_grpc.JobServiceServicer):
         catalog: OfferingCatalog,
         clock: Callable[[], datetime],
         stopping: threading.Event,
+        *,
+        last_plan: Callable[[], PlanSnapshot] = lambda: (None, None),
     ) -> None:
         self.jobs = jobs
         self.catalog = catalog
         self.clock = clock
         self.stopping = stopping
+        #: The control loop's latest problem and plan, for ``ExplainJob``.
+        self.last_plan = last_plan
 
     def _validated(self, m: pb.JobSpec, field: str, now: datetime) -> JobSpec:
         spec = convert.spec_from_pb(m, field)
@@ -95,6 +100,18 @@ class JobService(jobs_pb2_grpc.JobServiceServicer):
             raise InvalidArgument("job_id", "required")
         job = self.jobs.cancel(tenant_of(context), request.job_id, request.reason, self.clock())
         return pb.CancelJobResponse(job=convert.job_to_pb(job))
+
+    @unary
+    def ExplainJob(
+        self, request: pb.ExplainJobRequest, context: grpc.ServicerContext
+    ) -> pb.ExplainJobResponse:
+        if not request.job_id:
+            raise InvalidArgument("job_id", "required")
+        n = request.alternatives if request.HasField("alternatives") else DEFAULT_ALTERNATIVES
+        if not 0 <= n <= MAX_ALTERNATIVES:
+            raise InvalidArgument("alternatives", f"must be 0 to {MAX_ALTERNATIVES}")
+        job = self.jobs.get(tenant_of(context), request.job_id)
+        return convert.explanation_to_pb(explain_job(job, self.last_plan, n))
 
     @streaming
     def WatchJobs(

@@ -1,4 +1,4 @@
-"""``skybatch submit | jobs | get | cancel | watch``: the client-side commands."""
+"""``skybatch submit | jobs | get | explain | cancel | watch``: the client-side commands."""
 
 from __future__ import annotations
 
@@ -11,7 +11,13 @@ from rich.table import Table
 
 from scheduler.api.client import SkybatchClient
 from scheduler.cli.live import watch_live
-from scheduler.cli.render import event_line, jobs_table, make_console, state_text
+from scheduler.cli.render import (
+    event_line,
+    explanation_parts,
+    jobs_table,
+    make_console,
+    state_text,
+)
 from scheduler.config import DEFAULT_BIND
 from scheduler.domain import JobState, utcnow
 from scheduler.errors import InvalidArgument
@@ -112,6 +118,17 @@ def get(args: argparse.Namespace) -> int:
     return 0
 
 
+def explain(args: argparse.Namespace) -> int:
+    n: int | None = args.alternatives
+    if n is not None and not 0 <= n <= 100:
+        raise InvalidArgument("--alternatives", "must be 0 to 100")
+    with client(args) as c:
+        e = c.explain_job(args.job_id, alternatives=n)
+    for part in explanation_parts(e):
+        console.print(part)
+    return 0
+
+
 def cancel(args: argparse.Namespace) -> int:
     with client(args) as c:
         job = c.cancel(args.job_id, args.reason)
@@ -150,6 +167,16 @@ def add_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> Non
     p.add_argument("job_id")
     common(p)
     p.set_defaults(func=get)
+
+    p = sub.add_parser(
+        "explain", help="why a waiting job got its placement, and what the alternatives lost on"
+    )
+    p.add_argument("job_id")
+    p.add_argument(
+        "--alternatives", type=int, default=None, metavar="N", help="how many (default 3)"
+    )
+    common(p)
+    p.set_defaults(func=explain)
 
     p = sub.add_parser("cancel", help="cancel a job (terminates its node)")
     p.add_argument("job_id")

@@ -6,11 +6,11 @@ import sys
 from collections.abc import Sequence
 from datetime import datetime
 
-from rich.console import Console
+from rich.console import Console, RenderableType
 from rich.table import Table
 from rich.text import Text
 
-from scheduler.domain import JobEvent, JobState, JobView
+from scheduler.domain import JobEvent, JobExplanation, JobState, JobView, PlanOption
 
 
 def make_console(*, stderr: bool = False) -> Console:
@@ -126,3 +126,74 @@ def event_line(e: JobEvent, names: dict[str, str] | None = None) -> Text:
     detail = f" {e.reason}" + (f" ({e.detail})" if e.detail else "")
     t.append(detail, style="dim")
     return t
+
+
+def _utc(dt: datetime) -> str:
+    return f"{dt:%Y-%m-%d %H:%M:%S} UTC"
+
+
+def explanation_parts(e: JobExplanation) -> list[RenderableType]:
+    """``skybatch explain``: the decision, the chosen option's cost breakdown, the
+    alternatives with why each lost, and a note when there is nothing to explain."""
+    d = e.decision
+    info = Table.grid(padding=(0, 2))
+    info.add_row("job", e.job_id)
+    info.add_row("state", state_text(e.state))
+    if d.placed:
+        info.add_row("decision", f"placed on {d.offering_id}")
+    else:
+        reason = f": {d.reason}" if d.reason else ""
+        info.add_row("decision", Text(f"not placed{reason}", style="yellow"))
+    if d.start is not None:
+        info.add_row("start", _utc(d.start))
+    if d.expected_cost is not None:
+        info.add_row("expected cost", f"${d.expected_cost}")
+    if d.late:
+        info.add_row("late", Text(d.reason, style="red"))
+    if e.planned_at is not None:
+        fits = f"{e.considered} offerings fit the job, {e.not_fitting} do not"
+        info.add_row("plan", f"{_utc(e.planned_at)}; {fits}")
+    if e.note:
+        info.add_row("note", Text(e.note, style="dim"))
+    out: list[RenderableType] = [info]
+    if e.chosen is not None:
+        out.append(_cost_table(e.chosen))
+    if e.alternatives:
+        out.append(_alternatives(e.alternatives))
+    return out
+
+
+def _cost_table(o: PlanOption) -> Table:
+    t = Table(title="cost of the chosen placement")
+    t.add_column("part")
+    t.add_column("$", justify="right")
+    c = o.cost
+    for name, amount in (
+        ("compute", c.compute),
+        ("rework (spot)", c.rework),
+        ("egress", c.egress),
+        ("launch", c.launch),
+    ):
+        t.add_row(name, str(amount))
+    t.add_row("total", str(c.total), style="bold")
+    return t
+
+
+def _alternatives(options: Sequence[PlanOption]) -> Text:
+    """One line per alternative and its reason on the next, so the reason never has
+    to squeeze into a narrow column."""
+    width = max(len(o.offering_id) for o in options)
+    t = Text("alternatives (cheapest first)\n", style="bold")
+    t.append(
+        f"  {'offering':<{width}}  {'start (UTC)':<16}  {'total $':>10}  lost on\n", style="dim"
+    )
+    for o in options:
+        loss = o.loss.value if o.loss is not None else "-"
+        t.append(f"  {o.offering_id:<{width}}  {o.start:%Y-%m-%d %H:%M}  {o.cost.total!s:>10}  ")
+        t.append(loss, style=LOSS_STYLE.get(loss, ""))
+        t.append(f"\n      {o.detail}\n", style="dim")
+    t.rstrip()
+    return t
+
+
+LOSS_STYLE = {"price": "yellow", "quota": "magenta", "budget": "magenta", "deadline": "red"}

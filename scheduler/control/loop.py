@@ -24,6 +24,9 @@ from scheduler.store import AttemptStore
 
 log = logging.getLogger(__name__)
 
+#: Job states whose attempts hold quota.
+LIVE_STATES = (JobState.PLANNED, JobState.LAUNCHING, JobState.RUNNING)
+
 
 @dataclass(frozen=True)
 class TickStats:
@@ -49,8 +52,14 @@ class ControlLoop:
         self.reconciler = Reconciler(attempts, catalog, launcher, settings=settings, clock=clock)
         self.settings = settings
         self.clock = clock
-        self.last_plan: solver.Plan | None = None
+        #: The last tick's problem and plan, replaced together in one assignment so a
+        #: reader on another thread (``skybatch explain``) never sees a mismatched pair.
+        self.last_tick: tuple[solver.Problem, solver.Plan] | None = None
         self.ticks = 0
+
+    @property
+    def last_plan(self) -> solver.Plan | None:
+        return self.last_tick[1] if self.last_tick else None
 
     def tick(self) -> TickStats:
         stats = self.plan()
@@ -70,6 +79,7 @@ class ControlLoop:
             offerings=self.catalog.offerings(),
             quotas=self.catalog.quotas(),
             live=self.attempts.live_attempts(),
+            live_jobs={j.id: j for j in self.attempts.jobs_in(*LIVE_STATES)},
             blocked=self.launcher.blocked_now(),
             settings=self.settings,
         )
@@ -78,7 +88,7 @@ class ControlLoop:
             problem, time_limit_s=self.settings.solver_time_limit_s, hint=self.last_plan
         )
         elapsed = time.perf_counter() - started
-        self.last_plan = plan
+        self.last_tick = (problem, plan)
         planned = 0
         for job in pending:
             d = plan.decisions[job.id]
@@ -86,8 +96,13 @@ class ControlLoop:
                 note = f"{d.offering_id} (late: {d.reason})" if d.late else d.offering_id
                 if self.attempts.plan(job.id, d.offering_id, now, detail=note):
                     planned += 1
-            elif d.reason is not None and job.state_reason != f"waiting: {d.reason}":
-                self.attempts.note_waiting(job.id, f"waiting: {d.reason}", now)
+                continue
+            if d.offering_id is not None:
+                why = f"waiting: planned to start later on {d.offering_id}"
+            else:
+                why = f"waiting: {d.reason}"
+            if job.state_reason != why:
+                self.attempts.note_waiting(job.id, why, now)
         return TickStats(len(pending), planned, elapsed, plan.gap)
 
     def run(self, stop: threading.Event) -> None:

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import logging
+import math
 from collections.abc import Mapping, Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import solver
 from adapters.base import Market, Offering, QuotaLimit
@@ -61,18 +62,53 @@ def solver_job(job: JobView, settings: ControlSettings) -> solver.Job:
     )
 
 
+def hold_ends(
+    now: datetime,
+    live: Sequence[LiveAttempt],
+    jobs: Mapping[str, JobView],
+    settings: ControlSettings,
+) -> dict[str, datetime]:
+    """When each live attempt is expected to give its quota back: now plus what is left of
+    its pessimistic runtime (plus a launch delay while it is still starting)."""
+    out: dict[str, datetime] = {}
+    for la in live:
+        job = jobs.get(la.attempt.job_id)
+        if job is None:
+            continue
+        left = job.spec.estimated_runtime * settings.runtime_pessimism
+        left *= max(0.0, 1.0 - la.attempt.progress)
+        if la.attempt.started_at is None:
+            left += timedelta(seconds=settings.launch_timeout_s)
+        out[la.attempt.id] = now + left
+    return out
+
+
 def free_quota(
-    quotas: Sequence[QuotaLimit], live: Sequence[LiveAttempt], offerings: Mapping[str, Offering]
+    quotas: Sequence[QuotaLimit],
+    live: Sequence[LiveAttempt],
+    offerings: Mapping[str, Offering],
+    *,
+    now: datetime,
+    hold_until: Mapping[str, datetime],
+    settings: ControlSettings,
 ) -> tuple[solver.QuotaPool, ...]:
-    """Capacity minus what live attempts hold."""
-    free = {q.pool: q.capacity for q in quotas}
+    """Capacity per slot minus what live attempts hold until they are expected to end
+    (an attempt with no estimate holds its quota through the whole horizon)."""
+    T, slot = settings.plan_horizon_slots, settings.plan_slot_s
+    free = {q.pool: [q.capacity] * T for q in quotas}
     for la in live:
         off = offerings.get(la.attempt.placement.offering_id)
         if off is None:
             continue
+        end = hold_until.get(la.attempt.id)
+        held = T if end is None else max(1, min(T, math.ceil((end - now).total_seconds() / slot)))
         for pool, amount in off.quota_draw:
-            free[pool] = free.get(pool, 0.0) - amount
-    return tuple(solver.QuotaPool(pool, amount) for pool, amount in free.items())
+            if pool in free:
+                for t in range(held):
+                    free[pool][t] -= amount
+    return tuple(
+        solver.QuotaPool(pool, slots[0], free_by_slot=tuple(slots)) for pool, slots in free.items()
+    )
 
 
 def build_problem(
@@ -82,13 +118,20 @@ def build_problem(
     offerings: Sequence[Offering],
     quotas: Sequence[QuotaLimit],
     live: Sequence[LiveAttempt],
+    live_jobs: Mapping[str, JobView],
     blocked: set[str],
     settings: ControlSettings,
 ) -> solver.Problem:
     usable = [o for o in offerings if o.id not in blocked]
+    by_id = {o.id: o for o in offerings}
+    hold_until = hold_ends(now, live, live_jobs, settings)
     return solver.Problem(
         now=_epoch(now),
         jobs=tuple(solver_job(j, settings) for j in pending),
         offerings=tuple(solver_offering(o) for o in usable),
-        quota_pools=free_quota(quotas, live, {o.id: o for o in offerings}),
+        quota_pools=free_quota(
+            quotas, live, by_id, now=now, hold_until=hold_until, settings=settings
+        ),
+        slot_s=settings.plan_slot_s,
+        horizon_slots=settings.plan_horizon_slots,
     )

@@ -18,3 +18,6 @@ class ControlSettings:
     #: An offering that answered "no capacity" is avoided for this long.
     capacity_cooldown_s: float = 300.0
     solver_time_limit_s: float = 2.0
+    #: The planner's time grid: slots of this many seconds, this many of them ahead.
+    plan_slot_s: int = 60
+    plan_horizon_slots: int = 60

@@ -22,6 +22,15 @@ class JobState(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     JOB_STATE_SUCCEEDED: _ClassVar[JobState]
     JOB_STATE_FAILED: _ClassVar[JobState]
     JOB_STATE_CANCELLED: _ClassVar[JobState]
+
+class Loss(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    LOSS_UNSPECIFIED: _ClassVar[Loss]
+    LOSS_PRICE: _ClassVar[Loss]
+    LOSS_QUOTA: _ClassVar[Loss]
+    LOSS_DEADLINE: _ClassVar[Loss]
+    LOSS_BUDGET: _ClassVar[Loss]
+    LOSS_MARKET: _ClassVar[Loss]
 JOB_STATE_UNSPECIFIED: JobState
 JOB_STATE_PENDING: JobState
 JOB_STATE_PLANNED: JobState
@@ -31,6 +40,12 @@ JOB_STATE_PREEMPTED: JobState
 JOB_STATE_SUCCEEDED: JobState
 JOB_STATE_FAILED: JobState
 JOB_STATE_CANCELLED: JobState
+LOSS_UNSPECIFIED: Loss
+LOSS_PRICE: Loss
+LOSS_QUOTA: Loss
+LOSS_DEADLINE: Loss
+LOSS_BUDGET: Loss
+LOSS_MARKET: Loss
 
 class Resources(_message.Message):
     __slots__ = ("vcpus", "memory_gib", "gpu_count", "gpu_type")
@@ -266,3 +281,71 @@ class JobEvent(_message.Message):
     detail: str
     attempt_id: str
     def __init__(self, cursor: _Optional[str] = ..., job_id: _Optional[str] = ..., from_state: _Optional[_Union[JobState, str]] = ..., to_state: _Optional[_Union[JobState, str]] = ..., at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., reason: _Optional[str] = ..., detail: _Optional[str] = ..., attempt_id: _Optional[str] = ...) -> None: ...
+
+class ExplainJobRequest(_message.Message):
+    __slots__ = ("job_id", "alternatives")
+    JOB_ID_FIELD_NUMBER: _ClassVar[int]
+    ALTERNATIVES_FIELD_NUMBER: _ClassVar[int]
+    job_id: str
+    alternatives: int
+    def __init__(self, job_id: _Optional[str] = ..., alternatives: _Optional[int] = ...) -> None: ...
+
+class PlanDecision(_message.Message):
+    __slots__ = ("placed", "offering_id", "start", "expected_cost_usd", "reason", "late")
+    PLACED_FIELD_NUMBER: _ClassVar[int]
+    OFFERING_ID_FIELD_NUMBER: _ClassVar[int]
+    START_FIELD_NUMBER: _ClassVar[int]
+    EXPECTED_COST_USD_FIELD_NUMBER: _ClassVar[int]
+    REASON_FIELD_NUMBER: _ClassVar[int]
+    LATE_FIELD_NUMBER: _ClassVar[int]
+    placed: bool
+    offering_id: str
+    start: _timestamp_pb2.Timestamp
+    expected_cost_usd: str
+    reason: str
+    late: bool
+    def __init__(self, placed: _Optional[bool] = ..., offering_id: _Optional[str] = ..., start: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., expected_cost_usd: _Optional[str] = ..., reason: _Optional[str] = ..., late: _Optional[bool] = ...) -> None: ...
+
+class PlanOption(_message.Message):
+    __slots__ = ("offering_id", "start", "compute_cost_usd", "rework_cost_usd", "egress_cost_usd", "launch_cost_usd", "total_cost_usd", "loss", "detail")
+    OFFERING_ID_FIELD_NUMBER: _ClassVar[int]
+    START_FIELD_NUMBER: _ClassVar[int]
+    COMPUTE_COST_USD_FIELD_NUMBER: _ClassVar[int]
+    REWORK_COST_USD_FIELD_NUMBER: _ClassVar[int]
+    EGRESS_COST_USD_FIELD_NUMBER: _ClassVar[int]
+    LAUNCH_COST_USD_FIELD_NUMBER: _ClassVar[int]
+    TOTAL_COST_USD_FIELD_NUMBER: _ClassVar[int]
+    LOSS_FIELD_NUMBER: _ClassVar[int]
+    DETAIL_FIELD_NUMBER: _ClassVar[int]
+    offering_id: str
+    start: _timestamp_pb2.Timestamp
+    compute_cost_usd: str
+    rework_cost_usd: str
+    egress_cost_usd: str
+    launch_cost_usd: str
+    total_cost_usd: str
+    loss: Loss
+    detail: str
+    def __init__(self, offering_id: _Optional[str] = ..., start: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., compute_cost_usd: _Optional[str] = ..., rework_cost_usd: _Optional[str] = ..., egress_cost_usd: _Optional[str] = ..., launch_cost_usd: _Optional[str] = ..., total_cost_usd: _Optional[str] = ..., loss: _Optional[_Union[Loss, str]] = ..., detail: _Optional[str] = ...) -> None: ...
+
+class ExplainJobResponse(_message.Message):
+    __slots__ = ("job_id", "state", "decision", "chosen", "alternatives", "considered", "not_fitting", "planned_at", "note")
+    JOB_ID_FIELD_NUMBER: _ClassVar[int]
+    STATE_FIELD_NUMBER: _ClassVar[int]
+    DECISION_FIELD_NUMBER: _ClassVar[int]
+    CHOSEN_FIELD_NUMBER: _ClassVar[int]
+    ALTERNATIVES_FIELD_NUMBER: _ClassVar[int]
+    CONSIDERED_FIELD_NUMBER: _ClassVar[int]
+    NOT_FITTING_FIELD_NUMBER: _ClassVar[int]
+    PLANNED_AT_FIELD_NUMBER: _ClassVar[int]
+    NOTE_FIELD_NUMBER: _ClassVar[int]
+    job_id: str
+    state: JobState
+    decision: PlanDecision
+    chosen: PlanOption
+    alternatives: _containers.RepeatedCompositeFieldContainer[PlanOption]
+    considered: int
+    not_fitting: int
+    planned_at: _timestamp_pb2.Timestamp
+    note: str
+    def __init__(self, job_id: _Optional[str] = ..., state: _Optional[_Union[JobState, str]] = ..., decision: _Optional[_Union[PlanDecision, _Mapping]] = ..., chosen: _Optional[_Union[PlanOption, _Mapping]] = ..., alternatives: _Optional[_Iterable[_Union[PlanOption, _Mapping]]] = ..., considered: _Optional[int] = ..., not_fitting: _Optional[int] = ..., planned_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., note: _Optional[str] = ...) -> None: ...

@@ -64,6 +64,11 @@ class JobServiceStub:
                 request_serializer=scheduler_dot_api_dot_gen_dot_skybatch_dot_v1_dot_jobs__pb2.WatchJobsRequest.SerializeToString,
                 response_deserializer=scheduler_dot_api_dot_gen_dot_skybatch_dot_v1_dot_jobs__pb2.JobEvent.FromString,
                 _registered_method=True)
+        self.ExplainJob = channel.unary_unary(
+                '/skybatch.v1.JobService/ExplainJob',
+                request_serializer=scheduler_dot_api_dot_gen_dot_skybatch_dot_v1_dot_jobs__pb2.ExplainJobRequest.SerializeToString,
+                response_deserializer=scheduler_dot_api_dot_gen_dot_skybatch_dot_v1_dot_jobs__pb2.ExplainJobResponse.FromString,
+                _registered_method=True)
 
 
 class JobServiceServicer:
@@ -105,6 +110,14 @@ class JobServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def ExplainJob(self, request, context):
+        """The chosen placement of a job waiting to be placed, its cost breakdown, and the
+        next-best alternatives with why each lost.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_JobServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -137,6 +150,11 @@ def add_JobServiceServicer_to_server(servicer, server):
                     servicer.WatchJobs,
                     request_deserializer=scheduler_dot_api_dot_gen_dot_skybatch_dot_v1_dot_jobs__pb2.WatchJobsRequest.FromString,
                     response_serializer=scheduler_dot_api_dot_gen_dot_skybatch_dot_v1_dot_jobs__pb2.JobEvent.SerializeToString,
+            ),
+            'ExplainJob': grpc.unary_unary_rpc_method_handler(
+                    servicer.ExplainJob,
+                    request_deserializer=scheduler_dot_api_dot_gen_dot_skybatch_dot_v1_dot_jobs__pb2.ExplainJobRequest.FromString,
+                    response_serializer=scheduler_dot_api_dot_gen_dot_skybatch_dot_v1_dot_jobs__pb2.ExplainJobResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -301,6 +319,33 @@ class JobService:
             '/skybatch.v1.JobService/WatchJobs',
             scheduler_dot_api_dot_gen_dot_skybatch_dot_v1_dot_jobs__pb2.WatchJobsRequest.SerializeToString,
             scheduler_dot_api_dot_gen_dot_skybatch_dot_v1_dot_jobs__pb2.JobEvent.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ExplainJob(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/skybatch.v1.JobService/ExplainJob',
+            scheduler_dot_api_dot_gen_dot_skybatch_dot_v1_dot_jobs__pb2.ExplainJobRequest.SerializeToString,
+            scheduler_dot_api_dot_gen_dot_skybatch_dot_v1_dot_jobs__pb2.ExplainJobResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -1,0 +1,246 @@
+"""The optimizer's pipeline, within a wall-clock budget.
+
+1. compile: jobs into classes, offerings and pools into arrays (:mod:`solver.instance`);
+2. column generation: restricted master LP (GLOP) <-> pricing of every column in
+   numpy, seeded with each class's cheapest column, last tick's columns and the
+   cheapest columns under last tick's prices; every pricing round also yields a
+   certified lower bound;
+3. LP-guided rounding to an integer plan (from the last master solved, even when
+   column generation ran out of time);
+4. CP-SAT polish over a restricted column set with that plan as full hint;
+5. stability: last tick's plan, still feasible and no costlier, is kept as is.
+
+Each stage checks the clock. Should not even one master LP be solved in time, the
+greedy policy places the jobs; the bound is always the best one certified so far.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Mapping
+
+import numpy as np
+
+from solver.assemble import finish_plan, objective_of
+from solver.capacity import EPS, Placement, Residual
+from solver.greedy import greedy_placements, quota_free_bound
+from solver.instance import F64, Instance, compile_problem
+from solver.master import Columns, MasterFailed, MasterSolution, solve_master
+from solver.model import Decision, Plan, Problem, WarmStart
+from solver.polish import polish
+from solver.pricing import price
+from solver.rounding import round_lp
+
+#: Share of the budget column generation may use before rounding must start.
+CG_SHARE = 0.5
+#: Time kept back for turning counts into decisions.
+RESERVE_S = 0.05
+#: Polish stops at this gap to the certified bound (avoidable cost only) ...
+TARGET_GAP = 5e-4
+#: ... or after this share of the budget (at least POLISH_MIN_S), whichever is first.
+POLISH_SHARE = 0.25
+POLISH_MIN_S = 1.0
+#: Columns per class that pricing adds per round, and that polish sees.
+PER_CLASS = 20
+
+
+def solve_optimizer(problem: Problem, *, time_limit_s: float, hint: Plan | None) -> Plan:
+    t0 = time.perf_counter()
+    stop = t0 + max(0.1, time_limit_s)
+    stats: dict[str, float] = {}
+    inst = compile_problem(problem)
+    stats["compile_s"] = time.perf_counter() - t0
+    bound = quota_free_bound(inst)
+    unavoidable = float(
+        problem.unplaced_penalty_micros * sum(c.n for c in inst.classes if not c.has_column)
+    )
+    cols = _seed(inst, hint.warm if hint else None)
+    if hint and hint.warm and (hint.warm.pool_prices or hint.warm.budget_prices):
+        pi, mu = _warm_prices(inst, hint.warm)
+        seeded = price(inst, pi, mu, _everything(inst), per_class=PER_CLASS)
+        bound = max(bound, seeded.bound)
+        cols = cols.add(seeded.c, seeded.i, seeded.t)
+    sol: MasterSolution | None = None
+    sol_cols = cols
+    rounds = 0
+    lp_done = False
+    cg_stop = t0 + CG_SHARE * (stop - t0)
+    while time.perf_counter() < cg_stop:
+        try:
+            sol = solve_master(inst, cols, time_limit_s=stop - time.perf_counter())
+        except MasterFailed:
+            break
+        sol_cols = cols
+        rounds += 1
+        priced = price(inst, sol.pi, sol.mu, sol.alpha, per_class=PER_CLASS)
+        bound = max(bound, priced.bound)
+        if not priced.c.size:
+            lp_done = True
+            break
+        cols = cols.add(priced.c, priced.i, priced.t)
+    stats.update(
+        cg_rounds=float(rounds),
+        lp_optimal=float(lp_done),
+        columns=float(len(cols)),
+        lp_s=time.perf_counter() - t0 - stats["compile_s"],
+    )
+    warm: WarmStart | None = hint.warm if hint else None
+    if sol is None:
+        best = greedy_placements(inst)
+        best_obj, name = objective_of(inst, best), "greedy-fallback"
+    else:
+        stats["lp_objective"] = sol.objective
+        best = round_lp(inst, sol_cols, sol)
+        best_obj, name = objective_of(inst, best), "optimizer"
+        stats["rounded_objective"] = float(best_obj)
+        if not lp_done:
+            # Column generation was cut short: its rounding may be poor; greedy is the
+            # floor any plan must beat.
+            greedy = greedy_placements(inst)
+            greedy_obj = objective_of(inst, greedy)
+            stats["greedy_objective"] = float(greedy_obj)
+            if greedy_obj < best_obj:
+                best, best_obj, name = greedy, greedy_obj, "greedy-fallback"
+        left = stop - time.perf_counter() - RESERVE_S
+        left = min(left, max(POLISH_MIN_S, POLISH_SHARE * time_limit_s))
+        good_enough = bound + TARGET_GAP * (bound - unavoidable)
+        if left > 0.1 and best_obj > good_enough:
+            restricted = _restricted(inst, sol_cols, sol, best)
+            polished = polish(inst, restricted, best, time_limit_s=left, good_enough=good_enough)
+            if polished is not None:
+                polished_obj = objective_of(inst, polished)
+                if polished_obj < best_obj:
+                    best, best_obj, name = polished, polished_obj, "optimizer"
+        warm = _warm_start(inst, sol_cols, sol)
+    hinted = _hint_placements(inst, hint.decisions) if hint else None
+    if hinted is not None and objective_of(inst, hinted) <= best_obj:
+        best, best_obj = hinted, objective_of(inst, hinted)
+    stats["solve_s"] = time.perf_counter() - t0
+    return finish_plan(
+        inst,
+        best,
+        lower_bound=max(0, bound),
+        solver=name,
+        hint=hint.decisions if hint else None,
+        stats=stats,
+        warm=warm,
+    )
+
+
+def slot_of(start: int, now: int, slot_s: int) -> int:
+    """The slot a start time from an earlier tick falls in now: the first slot that
+    begins at or after it (slot 0 when it is already due)."""
+    return max(0, -((now - start) // slot_s))
+
+
+def _everything(inst: Instance) -> F64:
+    """Class duals that make every column "improving": pricing then returns the
+    cheapest columns of each class under the given prices."""
+    return np.full(len(inst.classes), np.inf)
+
+
+def _seed(inst: Instance, warm: WarmStart | None) -> Columns:
+    """The cheapest column of every class, and last tick's columns still valid."""
+    c: list[int] = []
+    i: list[int] = []
+    t: list[int] = []
+    for k, cls in enumerate(inst.classes):
+        if cls.has_column:
+            flat = int(np.argmin(np.where(cls.feasible, cls.cost, np.iinfo(np.int64).max)))
+            ii, tt = divmod(flat, inst.T)
+            c.append(k)
+            i.append(ii)
+            t.append(tt)
+    if warm and warm.columns:
+        by_sig = {sig: k for k, cls in enumerate(inst.classes) for sig in cls.signatures}
+        o_index = {oid: o for o, oid in enumerate(inst.offering_ids)}
+        slot_s, now = inst.problem.slot_s, inst.problem.now
+        for sig, oid, start in warm.columns:
+            k_or_none = by_sig.get(sig)
+            o = o_index.get(oid)
+            if k_or_none is None or o is None:
+                continue
+            tt = slot_of(start, now, slot_s)
+            cls = inst.classes[k_or_none]
+            pos = np.flatnonzero(cls.offs == o)
+            if tt < inst.T and pos.size and cls.feasible[pos[0], tt]:
+                c.append(k_or_none)
+                i.append(int(pos[0]))
+                t.append(tt)
+    arr = [np.asarray(v, dtype=np.int64) for v in (c, i, t)]
+    return Columns.empty().add(*arr)
+
+
+def _restricted(
+    inst: Instance, cols: Columns, sol: MasterSolution, start: list[Placement]
+) -> Columns:
+    keep = sol.x > 1e-9
+    out = Columns(cols.c[keep], cols.i[keep], cols.t[keep])
+    cheap = price(inst, sol.pi, sol.mu, _everything(inst), per_class=PER_CLASS)
+    out = out.add(cheap.c, cheap.i, cheap.t)
+    arr = [
+        np.asarray(v, dtype=np.int64) for v in zip(*[(p.c, p.i, p.t) for p in start], strict=True)
+    ]
+    if arr:
+        out = out.add(*arr)
+    return out
+
+
+def _warm_start(inst: Instance, cols: Columns, sol: MasterSolution) -> WarmStart:
+    used = sol.x > 1e-9
+    columns = frozenset(
+        (sig, inst.offering_ids[int(inst.classes[c].offs[i])], inst.slot_start(t))
+        for c, i, t in zip(
+            cols.c[used].tolist(), cols.i[used].tolist(), cols.t[used].tolist(), strict=True
+        )
+        for sig in inst.classes[c].signatures
+    )
+    pool_prices = {
+        (inst.pool_ids[p], inst.slot_start(t)): float(sol.pi[p, t])
+        for p, t in zip(*np.nonzero(sol.pi[: inst.P] < 0), strict=True)
+    }
+    budget_prices = {
+        (b[0], b[1], b[2]): float(m) for b, m in zip(inst.budgets, sol.mu, strict=True) if m < 0
+    }
+    return WarmStart(columns, pool_prices, budget_prices)
+
+
+def _warm_prices(inst: Instance, warm: WarmStart) -> tuple[F64, F64]:
+    pi = np.zeros((inst.P + 1, inst.T))
+    p_index = {pid: p for p, pid in enumerate(inst.pool_ids)}
+    for (pool, start), value in warm.pool_prices.items():
+        p = p_index.get(pool)
+        t = slot_of(start, inst.problem.now, inst.problem.slot_s)
+        if p is not None and start >= inst.problem.now and t < inst.T:
+            pi[p, t] = min(0.0, value)
+    mu = np.array([min(0.0, warm.budget_prices.get((b[0], b[1], b[2]), 0.0)) for b in inst.budgets])
+    return pi, mu
+
+
+def _hint_placements(inst: Instance, decisions: Mapping[str, Decision]) -> list[Placement] | None:
+    """Last tick's plan in this tick's columns, if every job of it is still here, still
+    timely where it was, and it breaks no quota or budget; else ``None``."""
+    o_index = {oid: o for o, oid in enumerate(inst.offering_ids)}
+    res = Residual(inst)
+    out: list[Placement] = []
+    for c, cls in enumerate(inst.classes):
+        counts: dict[tuple[int, int], int] = {}
+        for jid in cls.job_ids:
+            d = decisions.get(jid)
+            if d is None:
+                return None
+            if d.offering_id is None or d.start is None or d.late:
+                continue
+            o = o_index.get(d.offering_id)
+            t = slot_of(d.start, inst.problem.now, inst.problem.slot_s)
+            pos = np.flatnonzero(cls.offs == o) if o is not None else np.zeros(0)
+            if t >= inst.T or not pos.size or not cls.feasible[int(pos[0]), t]:
+                return None
+            key = (int(pos[0]), int(t))
+            counts[key] = counts.get(key, 0) + 1
+        for (i, t), k in sorted(counts.items()):
+            res.take(cls, i, t, k)
+            out.append(Placement(c, i, t, k))
+    if (res.cap < -EPS).any() or (res.budget < -1e-6).any():
+        return None
+    return out
