@@ -49,6 +49,9 @@ class Offering:
     source: str = ""
     #: When the source was current, as an ISO date (or year-month).
     source_date: str = ""
+    #: Spot nodes count against their own quota (AWS spot vCPU quotas, GCP preemptible
+    #: quotas, Azure low-priority cores), not against the on-demand one.
+    separate_spot_quota: bool = False
 
     @property
     def id(self) -> str:
@@ -56,10 +59,13 @@ class Offering:
 
     @property
     def quota_draw(self) -> tuple[tuple[str, float], ...]:
-        """(quota pool, amount) that one node of this offering holds (see :class:`QuotaLimit`)."""
-        draw = [(quota_pool(self.cloud, self.region, "vcpu"), self.vcpus)]
+        """(quota pool, amount) that one node of this offering holds (see :class:`QuotaLimit`):
+        vCPUs and GPUs per region, in pools of their own for spot where the cloud keeps
+        spot quotas apart (``separate_spot_quota``)."""
+        prefix = "spot-" if self.separate_spot_quota and self.market is Market.SPOT else ""
+        draw = [(quota_pool(self.cloud, self.region, f"{prefix}vcpu"), self.vcpus)]
         if self.gpu_count:
-            pool = quota_pool(self.cloud, self.region, f"gpu:{self.gpu_type}")
+            pool = quota_pool(self.cloud, self.region, f"{prefix}gpu:{self.gpu_type}")
             draw.append((pool, float(self.gpu_count)))
         return tuple(draw)
 

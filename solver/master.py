@@ -52,7 +52,8 @@ class MasterSolution:
     x: F64
     unplaced: F64
     objective: float
-    #: Duals in micro-dollars: class rows, pool x slot (P + 1, T; <= 0), budgets (<= 0).
+    #: Duals in micro-dollars: class rows, pool x slot (P + 1, T; <= 0), budgets (<= 0,
+    #: per micro-dollar). For the most-placed phase: in jobs instead of micro-dollars.
     alpha: F64
     pi: F64
     mu: F64
@@ -111,19 +112,24 @@ def _pool_entries(inst: Instance, cols: Columns) -> tuple[I64, I64, F64]:
     return np.concatenate(keys), np.concatenate(idx), np.concatenate(amts)
 
 
-def solve_master(inst: Instance, cols: Columns, *, time_limit_s: float) -> MasterSolution:
+def solve_master(
+    inst: Instance, cols: Columns, *, time_limit_s: float, most_placed: bool = False
+) -> MasterSolution:
+    """The master LP over ``cols``. With ``most_placed`` it is the first phase of the
+    lexicographic objective instead: fewest jobs unplaced, costs ignored (one "dollar"
+    per unplaced job); its duals, scaled by the real penalty, price what quota costs
+    when it forces jobs out (see :func:`solver.optimizer.solve_optimizer`)."""
     C = len(inst.classes)
     T = inst.T
     n = np.array([cls.n for cls in inst.classes], dtype=np.float64)
     cost = column_costs(inst, cols)
-    penalty = lp_penalty(inst) * SCALE
+    penalty = 1.0 if most_placed else lp_penalty(inst) * SCALE
+    objective = np.zeros(len(cols)) if most_placed else cost * SCALE
     model = lp.MPModelProto()
     for k in range(len(cols)):
         # No upper bound: the class row caps x, and a bounded column at its bound
         # would show a negative reduced cost that pricing would offer again forever.
-        model.variable.add(
-            lower_bound=0.0, upper_bound=np.inf, objective_coefficient=cost[k] * SCALE
-        )
+        model.variable.add(lower_bound=0.0, upper_bound=np.inf, objective_coefficient=objective[k])
     nx = len(cols)
     for _ in range(C):
         model.variable.add(lower_bound=0.0, upper_bound=np.inf, objective_coefficient=penalty)
@@ -172,7 +178,9 @@ def solve_master(inst: Instance, cols: Columns, *, time_limit_s: float) -> Maste
     if resp.status not in (lp.MPSOLVER_OPTIMAL, lp.MPSOLVER_FEASIBLE) or not resp.variable_value:
         raise MasterFailed(f"GLOP status {lp.MPSolverResponseStatus.Name(resp.status)}")
     values = np.asarray(resp.variable_value, dtype=np.float64)
-    duals = np.asarray(resp.dual_value, dtype=np.float64) / SCALE
+    # Back to micro-dollars (or, with most_placed, to jobs per unit of each row).
+    unit = 1.0 if most_placed else SCALE
+    duals = np.asarray(resp.dual_value, dtype=np.float64) / unit
     pi = np.zeros((inst.P + 1, T))
     if pool_rows.size:
         rp, rt = np.divmod(pool_rows, T)
@@ -181,7 +189,7 @@ def solve_master(inst: Instance, cols: Columns, *, time_limit_s: float) -> Maste
     return MasterSolution(
         x=values[:nx],
         unplaced=values[nx:],
-        objective=resp.objective_value / SCALE,
+        objective=resp.objective_value / unit,
         alpha=duals[:C],
         pi=pi,
         mu=mu,

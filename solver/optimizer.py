@@ -16,6 +16,7 @@ greedy policy places the jobs; the bound is always the best one certified so far
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Mapping
 
@@ -35,11 +36,14 @@ from solver.rounding import round_lp
 CG_SHARE = 0.5
 #: Time kept back for turning counts into decisions.
 RESERVE_S = 0.05
+ASSEMBLY_S_PER_JOB = 8e-6
 #: Polish stops at this gap to the certified bound (avoidable cost only) ...
 TARGET_GAP = 5e-4
 #: ... or after this share of the budget (at least POLISH_MIN_S), whichever is first.
 POLISH_SHARE = 0.25
 POLISH_MIN_S = 1.0
+#: Columns polish aims at (at least PER_CLASS per class).
+POLISH_COLUMNS = 3000
 #: Columns per class that pricing adds per round, and that polish sees.
 PER_CLASS = 20
 
@@ -64,7 +68,9 @@ def solve_optimizer(problem: Problem, *, time_limit_s: float, hint: Plan | None)
     sol_cols = cols
     rounds = 0
     lp_done = False
-    cg_stop = t0 + CG_SHARE * (stop - t0)
+    # Turning class counts into per-job decisions takes time too (about 5 us a job).
+    work_stop = stop - RESERVE_S - ASSEMBLY_S_PER_JOB * len(problem.jobs)
+    cg_stop = t0 + CG_SHARE * (work_stop - t0)
     while time.perf_counter() < cg_stop:
         try:
             sol = solve_master(inst, cols, time_limit_s=stop - time.perf_counter())
@@ -78,6 +84,8 @@ def solve_optimizer(problem: Problem, *, time_limit_s: float, hint: Plan | None)
             lp_done = True
             break
         cols = cols.add(priced.c, priced.i, priced.t)
+    if sol is not None and lp_done and _blocked(inst, sol):
+        bound = max(bound, _lexicographic_bound(inst, sol_cols, sol, stop))
     stats.update(
         cg_rounds=float(rounds),
         lp_optimal=float(lp_done),
@@ -93,15 +101,15 @@ def solve_optimizer(problem: Problem, *, time_limit_s: float, hint: Plan | None)
         best = round_lp(inst, sol_cols, sol)
         best_obj, name = objective_of(inst, best), "optimizer"
         stats["rounded_objective"] = float(best_obj)
-        if not lp_done:
-            # Column generation was cut short: its rounding may be poor; greedy is the
-            # floor any plan must beat.
+        if (not lp_done or _stranded(inst, sol, best)) and time.perf_counter() < work_stop:
+            # Column generation was cut short, or rounding left out jobs the LP placed:
+            # greedy is the floor any plan must beat.
             greedy = greedy_placements(inst)
             greedy_obj = objective_of(inst, greedy)
             stats["greedy_objective"] = float(greedy_obj)
             if greedy_obj < best_obj:
                 best, best_obj, name = greedy, greedy_obj, "greedy-fallback"
-        left = stop - time.perf_counter() - RESERVE_S
+        left = work_stop - time.perf_counter()
         left = min(left, max(POLISH_MIN_S, POLISH_SHARE * time_limit_s))
         good_enough = bound + TARGET_GAP * (bound - unavoidable)
         if left > 0.1 and best_obj > good_enough:
@@ -131,6 +139,42 @@ def slot_of(start: int, now: int, slot_s: int) -> int:
     """The slot a start time from an earlier tick falls in now: the first slot that
     begins at or after it (slot 0 when it is already due)."""
     return max(0, -((now - start) // slot_s))
+
+
+def _stranded(inst: Instance, sol: MasterSolution, plan: list[Placement]) -> bool:
+    """Did rounding leave out more jobs than the LP did?"""
+    placed = sum(pl.count for pl in plan)
+    lp_placed = sum(cls.n for cls in inst.classes) - float(sol.unplaced.sum())
+    return placed < math.floor(lp_placed + 1e-6)
+
+
+def _blocked(inst: Instance, sol: MasterSolution) -> bool:
+    """Did the LP leave jobs out that have columns (quota or budget forced them out)?"""
+    has = np.array([cls.has_column for cls in inst.classes], dtype=bool)
+    return bool(sol.unplaced[has].sum() > 1e-6)
+
+
+def _lexicographic_bound(inst: Instance, cols: Columns, sol: MasterSolution, stop: float) -> int:
+    """A bound that charges the full penalty for jobs quota or budgets force out.
+
+    The cost LP sees a scaled-down penalty, so its prices value a forced-out job at
+    that, not at the real penalty. With a huge penalty the LP's duals are, in the
+    limit, penalty x (duals of "place as many jobs as possible") + (duals of "then
+    as cheaply as possible"); priced there, the Lagrangian bound counts each job
+    that cannot be placed at the real penalty. Like any prices, these give a valid
+    bound however far they are from the optimal ones.
+    """
+    left = stop - time.perf_counter()
+    if left <= 0.05:
+        return 0
+    try:
+        first = solve_master(inst, cols, time_limit_s=left, most_placed=True)
+    except MasterFailed:
+        return 0
+    penalty = float(inst.problem.unplaced_penalty_micros)
+    pi = penalty * first.pi + sol.pi
+    mu = penalty * first.mu + sol.mu
+    return price(inst, pi, mu, None).bound
 
 
 def _everything(inst: Instance) -> F64:
@@ -174,9 +218,12 @@ def _seed(inst: Instance, warm: WarmStart | None) -> Columns:
 def _restricted(
     inst: Instance, cols: Columns, sol: MasterSolution, start: list[Placement]
 ) -> Columns:
+    """Polish's columns: the plan's, the LP's support, and each class's cheapest under
+    the LP's prices -- a few per class, more when there are few classes."""
     keep = sol.x > 1e-9
     out = Columns(cols.c[keep], cols.i[keep], cols.t[keep])
-    cheap = price(inst, sol.pi, sol.mu, _everything(inst), per_class=PER_CLASS)
+    per_class = max(PER_CLASS, min(50, POLISH_COLUMNS // max(1, len(inst.classes))))
+    cheap = price(inst, sol.pi, sol.mu, _everything(inst), per_class=per_class)
     out = out.add(cheap.c, cheap.i, cheap.t)
     arr = [
         np.asarray(v, dtype=np.int64) for v in zip(*[(p.c, p.i, p.t) for p in start], strict=True)

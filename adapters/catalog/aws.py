@@ -33,7 +33,7 @@ from libcloud.compute.constants.ec2_instance_types import INSTANCE_TYPES
 
 from adapters.base import Market, Offering
 from adapters.catalog import fields
-from adapters.catalog.defaults import hazard_from_band, launch_delay_s
+from adapters.catalog.defaults import SEPARATE_SPOT_QUOTA, hazard_from_band, launch_delay_s
 from adapters.catalog.fields import Rejected
 from adapters.catalog.report import LoadReport, Skip, Tally
 from adapters.catalog.sources import AwsSources, CatalogError
@@ -186,6 +186,7 @@ def _on_demand(
                 price_per_hour=price,
                 preemption_hazard_per_hour=0.0,
                 launch_delay_s=delay,
+                separate_spot_quota=CLOUD in SEPARATE_SPOT_QUOTA,
                 source=source,
                 source_date=source_date,
             )

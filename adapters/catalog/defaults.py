@@ -54,6 +54,12 @@ def launch_delay_s(cloud: str) -> float:
     return LAUNCH_DELAY_S.get(cloud, DEFAULT_LAUNCH_DELAY_S)
 
 
+#: Clouds whose spot capacity has quotas of its own: AWS ("All Standard/G/P Spot
+#: Instance Requests" vCPU quotas), GCP ("Preemptible CPUs", "Preemptible NVIDIA ...
+#: GPUs"), Azure ("Total Regional Low-priority vCPUs"). Lambda sells no spot.
+SEPARATE_SPOT_QUOTA: frozenset[str] = frozenset({"aws", "gcp", "azure"})
+
+
 #: Egress $/GB for a pair the table lacks, by source cloud: (another region of the same
 #: cloud, another cloud). Each is the most common value of that kind in Skyplane's
 #: ``intercloud_egress_cost.csv`` (which is also its median): e.g. AWS inter-region 0.02

@@ -23,7 +23,11 @@ from pathlib import Path
 
 from adapters.base import Market, Offering
 from adapters.catalog import fields
-from adapters.catalog.defaults import DEFAULT_SPOT_HAZARD_PER_HOUR, launch_delay_s
+from adapters.catalog.defaults import (
+    DEFAULT_SPOT_HAZARD_PER_HOUR,
+    SEPARATE_SPOT_QUOTA,
+    launch_delay_s,
+)
 from adapters.catalog.fields import Rejected
 from adapters.catalog.gcp_gpus import HOST_ACCELERATORS, is_gpu_host
 from adapters.catalog.report import LoadReport, Repair, Skip, Tally
@@ -241,6 +245,7 @@ def load_skypilot_csv(
             price_per_hour=priced.on_demand,
             preemption_hazard_per_hour=0.0,
             launch_delay_s=delay,
+            separate_spot_quota=src.cloud in SEPARATE_SPOT_QUOTA,
             source=src.source,
             source_date=src.source_date,
         )

@@ -145,3 +145,15 @@ def test_offering_provenance_fields_default_to_empty() -> None:
     o = Offering("local", "r", "r-a", "t", Market.SPOT, 1.0, 1.0, 0, "", Decimal("0.1"))
     assert (o.source, o.source_date) == ("", "")
     assert o.id == "local/r/r-a/t/spot"
+
+
+def test_real_clouds_keep_spot_quota_apart(full: Catalog) -> None:
+    for cloud in ("aws", "gcp", "azure"):
+        spot = next(o for o in full.offerings if o.cloud == cloud and o.market is Market.SPOT)
+        assert spot.quota_draw[0] == (f"{cloud}/{spot.region}/spot-vcpu", spot.vcpus)
+        twin = next(
+            o
+            for o in full.offerings
+            if o.market is Market.ON_DEMAND and o.id.rsplit("/", 1)[0] == spot.id.rsplit("/", 1)[0]
+        )
+        assert twin.quota_draw[0] == (f"{cloud}/{spot.region}/vcpu", twin.vcpus)
