@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 import numpy as np
 from ortools.linear_solver import linear_solver_pb2 as lp  # type: ignore[attr-defined]
+from ortools.linear_solver import pywraplp  # type: ignore[attr-defined]
 from ortools.linear_solver.python import model_builder_helper as mbh
 
 from solver.instance import F64, I64, UNLIMITED, Instance
@@ -112,13 +113,13 @@ def _pool_entries(inst: Instance, cols: Columns) -> tuple[I64, I64, F64]:
     return np.concatenate(keys), np.concatenate(idx), np.concatenate(amts)
 
 
-def solve_master(
-    inst: Instance, cols: Columns, *, time_limit_s: float, most_placed: bool = False
-) -> MasterSolution:
-    """The master LP over ``cols``. With ``most_placed`` it is the first phase of the
-    lexicographic objective instead: fewest jobs unplaced, costs ignored (one "dollar"
-    per unplaced job); its duals, scaled by the real penalty, price what quota costs
-    when it forces jobs out (see :func:`solver.optimizer.solve_optimizer`)."""
+def build_model(
+    inst: Instance, cols: Columns, *, most_placed: bool = False, integer: bool = False
+) -> tuple[lp.MPModelProto, I64]:
+    """The class-level time-indexed model over ``cols`` (see :mod:`solver`), in dollars:
+    variables x_k (one per column) then u_c (one per class); rows: one per class, one
+    per (pool, slot) some column holds, one per budget. Returns it and the pool rows'
+    keys (pool * T + slot). ``integer`` makes x and u integer (for an exact solve)."""
     C = len(inst.classes)
     T = inst.T
     n = np.array([cls.n for cls in inst.classes], dtype=np.float64)
@@ -129,10 +130,17 @@ def solve_master(
     for k in range(len(cols)):
         # No upper bound: the class row caps x, and a bounded column at its bound
         # would show a negative reduced cost that pricing would offer again forever.
-        model.variable.add(lower_bound=0.0, upper_bound=np.inf, objective_coefficient=objective[k])
-    nx = len(cols)
+        model.variable.add(
+            lower_bound=0.0,
+            upper_bound=np.inf,
+            objective_coefficient=objective[k],
+            is_integer=integer,
+        )
     for _ in range(C):
-        model.variable.add(lower_bound=0.0, upper_bound=np.inf, objective_coefficient=penalty)
+        model.variable.add(
+            lower_bound=0.0, upper_bound=np.inf, objective_coefficient=penalty, is_integer=integer
+        )
+    nx = len(cols)
     # class rows: sum_k x_k + u_c = n_c
     order = np.argsort(cols.c, kind="stable")
     bounds = np.searchsorted(cols.c[order], np.arange(C + 1))
@@ -164,17 +172,31 @@ def solve_master(
         row = model.constraint.add(lower_bound=-np.inf, upper_bound=limit * SCALE)
         row.var_index.extend(sel.tolist())
         row.coefficient.extend((bcost[sel] * SCALE).tolist())
+    return model, pool_rows
+
+
+def solve_master(
+    inst: Instance, cols: Columns, *, time_limit_s: float, most_placed: bool = False
+) -> MasterSolution:
+    """The master LP over ``cols``. With ``most_placed`` it is the first phase of the
+    lexicographic objective instead: fewest jobs unplaced, costs ignored (one "dollar"
+    per unplaced job); its duals, scaled by the real penalty, price what quota costs
+    when it forces jobs out (see :func:`solver.optimizer.solve_optimizer`)."""
+    C = len(inst.classes)
+    T = inst.T
+    nx = len(cols)
+    model, pool_rows = build_model(inst, cols, most_placed=most_placed)
     request = lp.MPModelRequest(
         model=model,
         solver_type=lp.MPModelRequest.GLOP_LINEAR_PROGRAMMING,
         solver_specific_parameters=GLOP_PARAMS,
         solver_time_limit_seconds=max(0.05, time_limit_s),
     )
-    resp = _solve(request)
+    resp = solve_request(request)
     if resp.status == lp.MPSOLVER_ABNORMAL:
         # GLOP flags a numerically imprecise basis; the primal simplex usually settles.
         request.solver_specific_parameters = "use_dual_simplex: false"
-        resp = _solve(request)
+        resp = solve_request(request)
     if resp.status not in (lp.MPSOLVER_OPTIMAL, lp.MPSOLVER_FEASIBLE) or not resp.variable_value:
         raise MasterFailed(f"GLOP status {lp.MPSolverResponseStatus.Name(resp.status)}")
     values = np.asarray(resp.variable_value, dtype=np.float64)
@@ -196,9 +218,14 @@ def solve_master(
     )
 
 
-def _solve(request: lp.MPModelRequest) -> lp.MPSolutionResponse:
-    raw = mbh.ModelSolverHelper("glop").solve_serialized_request(request.SerializeToString())
-    return lp.MPSolutionResponse.FromString(raw)
+def solve_request(request: lp.MPModelRequest) -> lp.MPSolutionResponse:
+    if request.solver_type == lp.MPModelRequest.GLOP_LINEAR_PROGRAMMING:
+        raw = mbh.ModelSolverHelper("glop").solve_serialized_request(request.SerializeToString())
+        return lp.MPSolutionResponse.FromString(raw)
+    # The model-builder helper passes an interrupter, which SCIP does not support.
+    response = lp.MPSolutionResponse()
+    pywraplp.Solver.SolveWithProto(request, response)
+    return response
 
 
 class MasterFailed(RuntimeError):

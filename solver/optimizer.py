@@ -24,6 +24,7 @@ import numpy as np
 
 from solver.assemble import finish_plan, objective_of
 from solver.capacity import EPS, Placement, Residual
+from solver.exact import EXACT_MAX_COLUMNS, column_count, solve_exact
 from solver.greedy import greedy_placements, quota_free_bound
 from solver.instance import F64, Instance, compile_problem
 from solver.master import Columns, MasterFailed, MasterSolution, solve_master
@@ -32,20 +33,20 @@ from solver.polish import polish
 from solver.pricing import price
 from solver.rounding import round_lp
 
-#: Share of the budget column generation may use before rounding must start.
-CG_SHARE = 0.5
+#: Share of the time left after compiling that column generation may use.
+CG_SHARE = 0.7
 #: Time kept back for turning counts into decisions.
 RESERVE_S = 0.05
-ASSEMBLY_S_PER_JOB = 8e-6
+ASSEMBLY_S_PER_JOB = 25e-6
 #: Polish stops at this gap to the certified bound (avoidable cost only) ...
 TARGET_GAP = 5e-4
 #: ... or after this share of the budget (at least POLISH_MIN_S), whichever is first.
 POLISH_SHARE = 0.25
 POLISH_MIN_S = 1.0
-#: Columns polish aims at (at least PER_CLASS per class).
-POLISH_COLUMNS = 3000
+#: Columns polish sees for classes sharing a pool with a class the plan leaves out.
+NEIGHBOUR_COLUMNS = 5
 #: Columns per class that pricing adds per round, and that polish sees.
-PER_CLASS = 20
+PER_CLASS = 3
 
 
 def solve_optimizer(problem: Problem, *, time_limit_s: float, hint: Plan | None) -> Plan:
@@ -68,9 +69,10 @@ def solve_optimizer(problem: Problem, *, time_limit_s: float, hint: Plan | None)
     sol_cols = cols
     rounds = 0
     lp_done = False
-    # Turning class counts into per-job decisions takes time too (about 5 us a job).
+    # Turning class counts into per-job decisions takes time too.
     work_stop = stop - RESERVE_S - ASSEMBLY_S_PER_JOB * len(problem.jobs)
-    cg_stop = t0 + CG_SHARE * (work_stop - t0)
+    started = time.perf_counter()
+    cg_stop = started + CG_SHARE * (work_stop - started)
     while time.perf_counter() < cg_stop:
         try:
             sol = solve_master(inst, cols, time_limit_s=stop - time.perf_counter())
@@ -109,12 +111,20 @@ def solve_optimizer(problem: Problem, *, time_limit_s: float, hint: Plan | None)
             stats["greedy_objective"] = float(greedy_obj)
             if greedy_obj < best_obj:
                 best, best_obj, name = greedy, greedy_obj, "greedy-fallback"
-        left = work_stop - time.perf_counter()
-        left = min(left, max(POLISH_MIN_S, POLISH_SHARE * time_limit_s))
         good_enough = bound + TARGET_GAP * (bound - unavoidable)
-        if left > 0.1 and best_obj > good_enough:
+        if best_obj > good_enough and column_count(inst) <= EXACT_MAX_COLUMNS:
+            exact, exact_bound = solve_exact(inst, best, deadline=work_stop)
+            if exact_bound is not None:
+                bound = max(bound, exact_bound)
+            if exact is not None and objective_of(inst, exact) < best_obj:
+                best, best_obj, name = exact, objective_of(inst, exact), "optimizer-exact"
+            stats["exact"] = 1.0
+        polish_stop = min(
+            work_stop, time.perf_counter() + max(POLISH_MIN_S, POLISH_SHARE * time_limit_s)
+        )
+        if best_obj > good_enough and polish_stop - time.perf_counter() > 0.1:
             restricted = _restricted(inst, sol_cols, sol, best)
-            polished = polish(inst, restricted, best, time_limit_s=left, good_enough=good_enough)
+            polished = polish(inst, restricted, best, deadline=polish_stop, good_enough=good_enough)
             if polished is not None:
                 polished_obj = objective_of(inst, polished)
                 if polished_obj < best_obj:
@@ -180,7 +190,7 @@ def _lexicographic_bound(inst: Instance, cols: Columns, sol: MasterSolution, sto
 def _everything(inst: Instance) -> F64:
     """Class duals that make every column "improving": pricing then returns the
     cheapest columns of each class under the given prices."""
-    return np.full(len(inst.classes), np.inf)
+    return np.full(len(inst.classes), 1e300)
 
 
 def _seed(inst: Instance, warm: WarmStart | None) -> Columns:
@@ -218,13 +228,35 @@ def _seed(inst: Instance, warm: WarmStart | None) -> Columns:
 def _restricted(
     inst: Instance, cols: Columns, sol: MasterSolution, start: list[Placement]
 ) -> Columns:
-    """Polish's columns: the plan's, the LP's support, and each class's cheapest under
-    the LP's prices -- a few per class, more when there are few classes."""
+    """Polish's columns: the plan's and the LP's support. A class the plan leaves partly
+    out brings every column it has, and the classes drawing from the same pools their
+    few cheapest under the LP's prices, so CP-SAT can make room by moving them. (More
+    columns for everyone measured worse: CP-SAT then finds less in its second.)"""
     keep = sol.x > 1e-9
     out = Columns(cols.c[keep], cols.i[keep], cols.t[keep])
-    per_class = max(PER_CLASS, min(50, POLISH_COLUMNS // max(1, len(inst.classes))))
-    cheap = price(inst, sol.pi, sol.mu, _everything(inst), per_class=per_class)
-    out = out.add(cheap.c, cheap.i, cheap.t)
+    placed = np.zeros(len(inst.classes), dtype=np.int64)
+    for pl in start:
+        placed[pl.c] += pl.count
+    short = [c for c, cls in enumerate(inst.classes) if cls.has_column and placed[c] < cls.n]
+    if short:
+        pools: set[int] = set()
+        for c in short:
+            cls = inst.classes[c]
+            ii, tt = np.nonzero(cls.feasible)
+            out = out.add(
+                np.full(ii.size, c, dtype=np.int64), ii.astype(np.int64), tt.astype(np.int64)
+            )
+            pools.update(inst.draw_pool[cls.offs].ravel().tolist())
+        pools.discard(inst.P)
+        near = price(inst, sol.pi, sol.mu, _everything(inst), per_class=NEIGHBOUR_COLUMNS)
+        touches = np.array(
+            [
+                bool(pools.intersection(inst.draw_pool[cls.offs].ravel().tolist()))
+                for cls in inst.classes
+            ]
+        )
+        sel = touches[near.c] if near.c.size else np.zeros(0, dtype=bool)
+        out = out.add(near.c[sel], near.i[sel], near.t[sel])
     arr = [
         np.asarray(v, dtype=np.int64) for v in zip(*[(p.c, p.i, p.t) for p in start], strict=True)
     ]

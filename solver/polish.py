@@ -10,6 +10,7 @@ feasible for the real amounts. Two workers: on 2 cores more workers only hurt.
 from __future__ import annotations
 
 import math
+import time
 from collections.abc import Sequence
 
 import numpy as np
@@ -37,13 +38,14 @@ def polish(
     cols: Columns,
     start: Sequence[Placement],
     *,
-    time_limit_s: float,
+    deadline: float,
     good_enough: float,
 ) -> list[Placement] | None:
     """A plan cheaper than ``start`` over ``cols`` (which must contain it), or ``None``
-    when CP-SAT found nothing better in time. The search stops as soon as a plan's
-    objective (with penalties) is at most ``good_enough``."""
-    if time_limit_s <= 0.05 or not len(cols):
+    when CP-SAT found nothing better by ``deadline`` (a ``time.perf_counter()`` value;
+    building the model counts). The search stops as soon as a plan's objective (with
+    penalties) is at most ``good_enough``."""
+    if deadline - time.perf_counter() <= 0.05 or not len(cols):
         return None
     T = inst.T
     penalty = inst.problem.unplaced_penalty_micros
@@ -99,6 +101,9 @@ def polish(
         model.add_hint(x[k], v)
     solver = cp_model.CpSolver()
     solver.parameters.num_workers = 2
+    time_limit_s = deadline - time.perf_counter()
+    if time_limit_s <= 0.05:
+        return None
     solver.parameters.max_time_in_seconds = time_limit_s
     solver.parameters.log_search_progress = False
     offset = sum(n) * penalty  # the objective above leaves out sum_c n_c * penalty

@@ -95,11 +95,16 @@ def price(
     new_c: list[I64] = []
     new_i: list[I64] = []
     new_t: list[I64] = []
+    # Classes that fit the same offerings and hold nodes as long pay the same for quota.
+    held: dict[tuple[int, bytes], F64] = {}
     for c, cls in enumerate(inst.classes):
         if not cls.has_column:
             exact += cls.n * penalty_int
             continue
-        q = held_prices(inst, cls, prefix)
+        key = (id(cls.offs), cls.occupancy.tobytes())
+        q = held.get(key)
+        if q is None:
+            q = held[key] = held_prices(inst, cls, prefix)
         factor = budget_factor(inst, cls, mu)
         adj = np.where(cls.feasible, cls.cost * factor[None, :] - q, np.inf)
         flat = adj.ravel()
