@@ -1,0 +1,1 @@
+"""The optimizer benchmark on real catalogs and real workload traces (see ``run.py``)."""
