@@ -239,9 +239,11 @@ def unplaced_reason(inst: Instance, res: Residual, cls: JobClass) -> Unplaced:
         return Unplaced.NO_OFFERING
     if not cls.has_column:
         return Unplaced.DEADLINE_IMPOSSIBLE
+    if not cls.budget_mask.any():
+        return Unplaced.QUOTA_FULL
     quota_only = Residual(inst)
     quota_only.cap = res.cap
-    no_budget = replace(cls, budget_row=np.full_like(cls.budget_row, -1))
+    no_budget = replace(cls, budget_mask=np.zeros_like(cls.budget_mask))
     if (quota_only.copies(no_budget)[cls.feasible] > 0).any():
         return Unplaced.BUDGET
     return Unplaced.QUOTA_FULL

@@ -65,9 +65,8 @@ class Residual:
                 window = mins[occ[has] - 1, row_of[pools[has, k]]]  # (h, T)
                 fit = np.floor((window + EPS) / amt[has, None])
                 out[has] = np.minimum(out[has], np.minimum(fit, MANY).astype(np.int64))
-        if (cls.budget_row >= 0).any():
-            rows_b = cls.budget_row
-            left = np.where(rows_b >= 0, self.budget[np.maximum(rows_b, 0)], np.inf)
+        for b in np.flatnonzero(cls.budget_mask.any(axis=1)).tolist():
+            left = np.where(cls.budget_mask[b], self.budget[b], np.inf)
             with np.errstate(divide="ignore", invalid="ignore"):
                 by_budget = np.where(
                     cls.budget_cost > 0, np.floor(left[None, :] / cls.budget_cost), np.inf
@@ -88,10 +87,10 @@ class Residual:
             if amt > 0 and pool < inst.P:
                 free = float(self.cap[pool, t:end].min())
                 best = min(best, int(np.floor((free + EPS) / amt)))
-        row = int(cls.budget_row[t])
         cost = int(cls.budget_cost[i, t])
-        if row >= 0 and cost > 0:
-            best = min(best, int(np.floor(self.budget[row] / cost)))
+        if cost > 0:
+            for b in np.flatnonzero(cls.budget_mask[:, t]).tolist():
+                best = min(best, int(np.floor(self.budget[b] / cost)))
         return max(0, best)
 
     def take(self, cls: JobClass, i: int, t: int, count: int) -> None:
@@ -102,9 +101,8 @@ class Residual:
             pool, amt = int(inst.draw_pool[o, k]), float(inst.draw_amt[o, k])
             if amt > 0 and pool < inst.P:
                 self.cap[pool, t:end] -= amt * count
-        row = int(cls.budget_row[t])
-        if row >= 0:
-            self.budget[row] -= float(cls.budget_cost[i, t]) * count
+        if cls.budget_mask.size:
+            self.budget[cls.budget_mask[:, t]] -= float(cls.budget_cost[i, t]) * count
 
     def fill(
         self, c: int, cls: JobClass, n: int, key: F64, allowed: BOOL | None = None

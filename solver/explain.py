@@ -163,9 +163,7 @@ def _others_placed(cols: _Columns, plan: Plan, job_id: str) -> Residual:
         if col is None:
             continue
         res.take(cls, *col, 1)
-        row = int(cls.budget_row[col[1]])
-        if row >= 0:
-            spent[row] += d.expected_cost_micros
+        spent[cls.budget_mask[:, col[1]]] += d.expected_cost_micros
     res.budget = np.array([float(b[3]) for b in inst.budgets], dtype=np.float64) - spent
     return res
 
@@ -185,9 +183,8 @@ class _View:
         quota_only.cap = res.cap
         quota_only.budget[:] = np.inf
         self.quota_room: I64 = quota_only.copies(cls)
-        left = np.full(inst.T, np.inf)
-        rows = cls.budget_row
-        left[rows >= 0] = res.budget[rows[rows >= 0]]
+        # per slot: the least any budget a start there counts against has left
+        left = np.where(cls.budget_mask, res.budget[:, None], np.inf).min(axis=0, initial=np.inf)
         self.budget_ok: BOOL = self.cost <= left[None, :]
         self.starts = inst.problem.now + np.arange(inst.T, dtype=np.int64) * inst.problem.slot_s
 
@@ -262,7 +259,8 @@ class _View:
         """Why column (i, t) has no room: the first pool short of room, else the budget."""
         if self.quota_room[i, t] <= 0:
             return Loss.QUOTA, self._quota_detail(i, t)
-        row = int(self.cls.budget_row[t])
+        rows = np.flatnonzero(self.cls.budget_mask[:, t])
+        row = int(rows[np.argmin(self.res.budget[rows])])
         tenant, w0, w1, _ = self.inst.budgets[row]
         left = max(0, round(float(self.res.budget[row])))
         need = int(self.cost[i, t])

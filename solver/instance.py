@@ -58,8 +58,8 @@ class JobClass:
     member_cost: I64
     #: Per i: slots a node is held (launch + pessimistic runtime).
     occupancy: I64
-    #: Budget row (index into ``Instance.budgets``) per slot t, or -1.
-    budget_row: I64
+    #: Per (budget b, slot t): a start in slot t counts against ``Instance.budgets[b]``.
+    budget_mask: BOOL
     #: Per (i, t): the members' mean cost (what the models optimize) and highest cost
     #: (what budgets are checked against, so any job of the class fits the room).
     cost: I64 = field(init=False)
@@ -163,11 +163,13 @@ def compile_problem(problem: Problem) -> Instance:
         for pool, _ in off.quota_draw:
             pools.setdefault(pool, len(pools))
     P = len(pools)
-    K = max((len(off.quota_draw) for off in offs), default=0) or 1
+    # A pool named twice in one draw is charged both amounts, as one draw.
+    draws = [_merged_draw(off.quota_draw) for off in offs]
+    K = max((len(d) for d in draws), default=0) or 1
     draw_pool = np.full((len(offs), K), P, dtype=np.int64)
     draw_amt = np.zeros((len(offs), K))
-    for o, off in enumerate(offs):
-        for k, (pool, amount) in enumerate(off.quota_draw):
+    for o, draw in enumerate(draws):
+        for k, (pool, amount) in enumerate(draw.items()):
             draw_pool[o, k] = pools[pool]
             draw_amt[o, k] = amount
     capacity = np.full((P + 1, T), UNLIMITED)
@@ -202,29 +204,31 @@ def compile_problem(problem: Problem) -> Instance:
         by_fit.setdefault(np.packbits(fit).tobytes(), []).append(c)
     # Members with the same columns (fit, feasible starts, slots held, budget rows)
     # become one class: the models then grow with the distinct column sets, not jobs.
-    merged: dict[bytes, list[tuple[int, BOOL, I64, I64, I64, I64]]] = {}
+    merged: dict[bytes, list[tuple[int, BOOL, I64, I64, BOOL, I64]]] = {}
     for members in by_fit.values():
         fit_offs = np.flatnonzero(fits[members[0]]).astype(np.int64)
         for lo in range(0, len(members), BATCH):
             chunk = members[lo : lo + BATCH]
             built = build_classes(inst, [reps[c] for c in chunk], fit_offs)
-            for c, (feasible, cost, occupancy, budget_row) in zip(chunk, built, strict=True):
+            for c, (feasible, cost, occupancy, budget_mask) in zip(chunk, built, strict=True):
                 key = b"".join(
                     (
                         repr(cost_family(reps[c])).encode(),
                         fit_offs.tobytes(),
                         np.packbits(feasible).tobytes(),
                         occupancy.tobytes(),
-                        budget_row.tobytes(),
+                        budget_mask.tobytes(),
+                        # Jobs with no column at all differ in why (earliest start, ...).
+                        b"" if feasible.any() else repr(sigs[c]).encode(),
                     )
                 )
                 merged.setdefault(key, []).append(
-                    (c, feasible, cost, occupancy, budget_row, fit_offs)
+                    (c, feasible, cost, occupancy, budget_mask, fit_offs)
                 )
     classes = []
     for group in merged.values():
         group.sort(key=lambda g: ids[g[0]][0])
-        _, feasible, _, occupancy, budget_row, fit_offs = group[0]
+        _, feasible, _, occupancy, budget_mask, fit_offs = group[0]
         classes.append(
             JobClass(
                 signatures=tuple(sigs[g[0]] for g in group),
@@ -234,12 +238,19 @@ def compile_problem(problem: Problem) -> Instance:
                 feasible=feasible,
                 member_cost=np.stack([g[2] for g in group]),
                 occupancy=occupancy,
-                budget_row=budget_row,
+                budget_mask=budget_mask,
             )
         )
     classes.sort(key=lambda cls: cls.job_ids[0])
     inst.classes = classes
     return inst
+
+
+def _merged_draw(draw: Sequence[tuple[str, float]]) -> dict[str, float]:
+    out: dict[str, float] = {}
+    for pool, amount in draw:
+        out[pool] = out.get(pool, 0.0) + amount
+    return out
 
 
 class _Fitter:
@@ -318,9 +329,9 @@ def cost_parts(inst: Instance, jobs: Sequence[Job], offs: I64) -> tuple[I64, I64
 
 def build_classes(
     inst: Instance, jobs: Sequence[Job], offs: I64
-) -> list[tuple[BOOL, I64, I64, I64]]:
+) -> list[tuple[BOOL, I64, I64, BOOL]]:
     """Every column of classes that fit the same offerings ``offs``: per class its
-    (feasible, cost) per (offering, slot), occupancy per offering and budget row per slot.
+    (feasible, cost) per (offering, slot), occupancy per offering and budget mask.
 
     Feasible when the start is not before the job's earliest start and the job ends
     by its deadline at the pessimistic runtime -- on spot with room left for one
@@ -347,12 +358,11 @@ def build_classes(
         & (end <= deadline[:, None, None])
         & ~(spot[None, :] & no_spot[:, None])[:, :, None]
     )
-    out: list[tuple[BOOL, I64, I64, I64]] = []
+    out: list[tuple[BOOL, I64, I64, BOOL]] = []
     for g, job in enumerate(jobs):
-        budget_row = np.full(T, -1, dtype=np.int64)
+        budget_mask = np.zeros((len(inst.budgets), T), dtype=bool)
         for b, (tenant, w0, w1, _) in enumerate(inst.budgets):
             if tenant == job.tenant:
-                inside = (starts >= w0) & (starts < w1) & (budget_row < 0)
-                budget_row[inside] = b
-        out.append((feasible[g], cost[g], occupancy[g].astype(np.int64), budget_row))
+                budget_mask[b] = (starts >= w0) & (starts < w1)
+        out.append((feasible[g], cost[g], occupancy[g].astype(np.int64), budget_mask))
     return out

@@ -163,15 +163,21 @@ def build_model(
             row.var_index.extend(col_idx[sel].tolist())
             row.coefficient.extend(amts[sel].tolist())
     # budget rows: expected cost of the tenant's columns starting in its window <= limit
-    brow = np.array(
-        [inst.classes[c].budget_row[t] for c, t in zip(cols.c, cols.t, strict=True)], dtype=np.int64
-    )
-    bcost = column_costs(inst, cols, budget=True) if inst.budgets else cost
-    for b, (_, _, _, limit) in enumerate(inst.budgets):
-        sel = np.flatnonzero(brow == b)
-        row = model.constraint.add(lower_bound=-np.inf, upper_bound=limit * SCALE)
-        row.var_index.extend(sel.tolist())
-        row.coefficient.extend((bcost[sel] * SCALE).tolist())
+    # budget rows: expected cost of the tenant's columns starting in its window <= limit
+    if inst.budgets:
+        member = (
+            np.stack(
+                [inst.classes[c].budget_mask[:, t] for c, t in zip(cols.c, cols.t, strict=True)]
+            )
+            if len(cols)
+            else np.zeros((0, len(inst.budgets)), dtype=bool)
+        )
+        bcost = column_costs(inst, cols, budget=True)
+        for b, (_, _, _, limit) in enumerate(inst.budgets):
+            sel = np.flatnonzero(member[:, b])
+            row = model.constraint.add(lower_bound=-np.inf, upper_bound=limit * SCALE)
+            row.var_index.extend(sel.tolist())
+            row.coefficient.extend((bcost[sel] * SCALE).tolist())
     return model, pool_rows
 
 

@@ -190,7 +190,7 @@ def _lexicographic_bound(inst: Instance, cols: Columns, sol: MasterSolution, sto
 def _everything(inst: Instance) -> F64:
     """Class duals that make every column "improving": pricing then returns the
     cheapest columns of each class under the given prices."""
-    return np.full(len(inst.classes), 1e300)
+    return np.full(len(inst.classes), np.inf)
 
 
 def _seed(inst: Instance, warm: WarmStart | None) -> Columns:

@@ -82,7 +82,7 @@ def polish(
         ks = [
             k
             for k, (c, t) in enumerate(zip(cols.c.tolist(), cols.t.tolist(), strict=True))
-            if inst.classes[c].budget_row[t] == b
+            if inst.classes[c].budget_mask[b, t]
         ]
         if ks:
             bcost = [

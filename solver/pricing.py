@@ -50,11 +50,10 @@ def held_prices(inst: Instance, cls: JobClass, prefix: F64) -> F64:
 
 
 def budget_factor(inst: Instance, cls: JobClass, mu: F64) -> F64:
-    """Per slot: 1 - mu of the budget a start in that slot counts against."""
+    """Per slot: 1 - the sum of mu over the budgets a start in that slot counts against."""
     if not mu.size:
         return np.ones(inst.T)
-    rows = cls.budget_row
-    out: F64 = np.where(rows >= 0, 1.0 - mu[np.maximum(rows, 0)], 1.0)
+    out: F64 = 1.0 - mu @ cls.budget_mask
     return out
 
 
@@ -124,9 +123,13 @@ def price(
                 scale += count * abs(m)
         if alpha is None:
             continue
-        with np.errstate(invalid="ignore"):
-            rc = flat - alpha[c]
-        neg = np.flatnonzero(rc < -(tol + 1e-9 * abs(float(alpha[c]))))
+        a = float(alpha[c])
+        if math.isinf(a):  # "everything improves": the cheapest columns
+            rc = flat
+            neg = np.flatnonzero(np.isfinite(flat))
+        else:
+            rc = flat - a
+            neg = np.flatnonzero(rc < -(tol + 1e-9 * abs(a)))
         if not neg.size:
             continue
         if neg.size > per_class:
