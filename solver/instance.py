@@ -306,14 +306,19 @@ def cost_parts(inst: Instance, jobs: Sequence[Job], offs: I64) -> tuple[I64, I64
     launch = inst.launch_s[offs]
     run_len = np.maximum(1, np.ceil((launch[None, :] + runtime[:, None]) / slot)).astype(np.int64)
     price = inst.price[offs]
-    prefix = np.concatenate([np.zeros((offs.size, 1)), np.cumsum(price, axis=1)], axis=1)
-    start = np.arange(T, dtype=np.int64)
-    end = start[None, None, :] + run_len[:, :, None]
-    inside_end = np.minimum(end, price.shape[1])
-    rows = np.arange(offs.size)[None, :, None]
-    inside = prefix[rows, inside_end] - prefix[rows, start[None, None, :]]
-    tail = (end - inside_end) * price[None, :, -1:]
-    avg = (inside + tail) / run_len[:, :, None]
+    avg: F64
+    if (price == price[:, :1]).all():
+        # Flat prices (the common case): the mean is the price, exactly as below.
+        avg = np.broadcast_to(price[None, :, :1], (len(jobs), offs.size, T))
+    else:
+        prefix = np.concatenate([np.zeros((offs.size, 1)), np.cumsum(price, axis=1)], axis=1)
+        start = np.arange(T, dtype=np.int64)
+        end = start[None, None, :] + run_len[:, :, None]
+        inside_end = np.minimum(end, price.shape[1])
+        rows = np.arange(offs.size)[None, :, None]
+        inside = prefix[rows, inside_end] - prefix[rows, start[None, None, :]]
+        tail = (end - inside_end) * price[None, :, -1:]
+        avg = (inside + tail) / run_len[:, :, None]
     hours = runtime / 3600.0
     compute = np.rint(avg * hours[:, None, None]).astype(np.int64)
     launch_cost = np.rint(avg * (launch / 3600.0)[None, :, None]).astype(np.int64)

@@ -31,6 +31,7 @@ from solver.master import Columns, MasterFailed, MasterSolution, solve_master
 from solver.model import Decision, Plan, Problem, WarmStart
 from solver.polish import polish
 from solver.pricing import price
+from solver.repair import repair
 from solver.rounding import round_lp
 
 #: Share of the time left after compiling that column generation may use.
@@ -38,6 +39,10 @@ CG_SHARE = 0.7
 #: Time kept back for turning counts into decisions.
 RESERVE_S = 0.05
 ASSEMBLY_S_PER_JOB = 25e-6
+#: What greedy takes (measured 15-21 us a job), so it starts only when it can finish.
+GREEDY_S_PER_JOB = 25e-6
+#: Polish is not started with less time than this left (building its model takes some).
+POLISH_LEAST_S = 0.3
 #: Polish stops at this gap to the certified bound (avoidable cost only) ...
 TARGET_GAP = 5e-4
 #: ... or after this share of the budget (at least POLISH_MIN_S), whichever is first.
@@ -73,7 +78,9 @@ def solve_optimizer(problem: Problem, *, time_limit_s: float, hint: Plan | None)
     work_stop = stop - RESERVE_S - ASSEMBLY_S_PER_JOB * len(problem.jobs)
     started = time.perf_counter()
     cg_stop = started + CG_SHARE * (work_stop - started)
-    while time.perf_counter() < cg_stop:
+    last_round = 0.0
+    while time.perf_counter() + last_round < cg_stop:
+        round_started = time.perf_counter()
         try:
             sol = solve_master(inst, cols, time_limit_s=stop - time.perf_counter())
         except MasterFailed:
@@ -86,6 +93,8 @@ def solve_optimizer(problem: Problem, *, time_limit_s: float, hint: Plan | None)
             lp_done = True
             break
         cols = cols.add(priced.c, priced.i, priced.t)
+        # the next round has more columns: expect it to take a little longer
+        last_round = 1.2 * (time.perf_counter() - round_started)
     if sol is not None and lp_done and _blocked(inst, sol):
         bound = max(bound, _lexicographic_bound(inst, sol_cols, sol, stop))
     stats.update(
@@ -101,9 +110,13 @@ def solve_optimizer(problem: Problem, *, time_limit_s: float, hint: Plan | None)
     else:
         stats["lp_objective"] = sol.objective
         best = round_lp(inst, sol_cols, sol)
+        if _stranded(inst, sol, best):
+            best = repair(inst, best)
         best_obj, name = objective_of(inst, best), "optimizer"
         stats["rounded_objective"] = float(best_obj)
-        if (not lp_done or _stranded(inst, sol, best)) and time.perf_counter() < work_stop:
+        greedy_s = GREEDY_S_PER_JOB * len(problem.jobs)
+        in_time = time.perf_counter() + greedy_s < work_stop
+        if (not lp_done or _stranded(inst, sol, best)) and in_time:
             # Column generation was cut short, or rounding left out jobs the LP placed:
             # greedy is the floor any plan must beat.
             greedy = greedy_placements(inst)
@@ -122,7 +135,7 @@ def solve_optimizer(problem: Problem, *, time_limit_s: float, hint: Plan | None)
         polish_stop = min(
             work_stop, time.perf_counter() + max(POLISH_MIN_S, POLISH_SHARE * time_limit_s)
         )
-        if best_obj > good_enough and polish_stop - time.perf_counter() > 0.1:
+        if best_obj > good_enough and polish_stop - time.perf_counter() > POLISH_LEAST_S:
             restricted = _restricted(inst, sol_cols, sol, best)
             polished = polish(inst, restricted, best, deadline=polish_stop, good_enough=good_enough)
             if polished is not None:

@@ -45,7 +45,7 @@ def round_lp(inst: Instance, cols: Columns, sol: MasterSolution) -> list[Placeme
     )
     order = sorted(
         (c for c, cls in enumerate(inst.classes) if cls.has_column and placed[c] < cls.n),
-        key=lambda c: (-mass[c], inst.classes[c].job.deadline, inst.classes[c].job_ids[0]),
+        key=lambda c: (int(inst.classes[c].feasible.sum()), -mass[c], inst.classes[c].job_ids[0]),
     )
     for c in order:
         cls = inst.classes[c]
