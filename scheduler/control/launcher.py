@@ -23,6 +23,7 @@ from adapters.base import (
     QuotaError,
     ThrottledError,
 )
+from scheduler.control.backoff import Backoff
 from scheduler.control.bootstrap import boot_script
 from scheduler.control.settings import ControlSettings
 from scheduler.domain import AttemptView, JobState, JobView, Placement
@@ -50,6 +51,15 @@ def attempt_of(tags: Mapping[str, str]) -> str:
     return tags.get(ATTEMPT_TAG, "")
 
 
+def quota_pool_named(off: Offering, message: str) -> str:
+    """The pool of ``off`` a quota error is about: its GPU pool when the cloud's message
+    speaks of GPUs (GCE "NVIDIA_T4_GPUS", AWS "P/G instances"), else its vCPU pool."""
+    pools = [pool for pool, _ in off.quota_draw]
+    if len(pools) > 1 and "gpu" in message.lower():
+        return pools[1]
+    return pools[0]
+
+
 def placement_of(o: Offering) -> Placement:
     return Placement(o.cloud, o.region, o.zone, o.instance_type, o.market.value, o.price_per_hour)
 
@@ -75,8 +85,15 @@ class Launcher:
         self.clock = clock
         #: offering id -> monotonic time until which it is avoided
         self.blocked: dict[str, float] = {}
+        #: throttled launches, per attempt id
+        self.backoff = Backoff(
+            base_s=settings.throttle_base_s,
+            cap_s=settings.throttle_cap_s,
+            max_tries=settings.throttle_max_tries,
+        )
         self.launches = 0
         self.launch_failures = 0
+        self.throttled = 0
 
     def blocked_now(self) -> set[str]:
         now = time.monotonic()
@@ -95,7 +112,10 @@ class Launcher:
                 self._launch(job, attempt, off)
 
     def resume(self, attempt: AttemptView) -> None:
-        """Call launch again for an attempt that has no node recorded (crash recovery)."""
+        """Call launch again for an attempt that has no node recorded (crash recovery, or a
+        throttled launch whose backoff has run out)."""
+        if not self.backoff.ready(attempt.id):
+            return
         found = self.attempts.attempt(attempt.id)
         if found is None:
             return
@@ -122,16 +142,32 @@ class Launcher:
             node = cloud.launch(spec, token=attempt.id)
         except (CapacityError, QuotaError) as exc:
             self.launch_failures += 1
+            self.backoff.forget(attempt.id)
             self.blocked[off.id] = time.monotonic() + self.settings.capacity_cooldown_s
             kind = "capacity" if isinstance(exc, CapacityError) else "quota"
+            if isinstance(exc, QuotaError) and exc.limit is not None:
+                pool = quota_pool_named(off, str(exc))
+                self.catalog.lower_quota(pool, exc.limit)
+                kind = f"quota (limit of {pool} now {exc.limit:g})"
             log.warning("launch of %s on %s refused (%s): %s", attempt.id, off.id, kind, exc)
             self.attempts.launch_failed(
                 attempt.id, f"{kind} error on {off.id}: {exc}", self.clock()
             )
             return
         except ThrottledError as exc:
-            # Leave the attempt LAUNCHING: the reconciler resumes it with the same token.
-            log.warning("launch of %s throttled: %s", attempt.id, exc)
+            # Leave the attempt LAUNCHING: the reconciler resumes it with the same token
+            # once its backoff has run out, or gives up after max_tries.
+            self.throttled += 1
+            tries = self.backoff.failed(attempt.id)
+            if self.backoff.exhausted(attempt.id):
+                self.backoff.forget(attempt.id)
+                self.launch_failures += 1
+                log.warning("launch of %s throttled %d times: giving up", attempt.id, tries)
+                self.attempts.launch_failed(
+                    attempt.id, f"launch throttled {tries} times: {exc}", self.clock()
+                )
+            else:
+                log.warning("launch of %s throttled (try %d): %s", attempt.id, tries, exc)
             return
         except CloudError as exc:
             self.launch_failures += 1
@@ -139,6 +175,7 @@ class Launcher:
             self.attempts.launch_failed(attempt.id, f"launch failed: {exc}", self.clock())
             return
         self.launches += 1
+        self.backoff.forget(attempt.id)
         self.attempts.attempt_launched(
             attempt.id,
             node_id=node.node_id,

@@ -50,25 +50,28 @@ class Reconciler:
         self.orphans_terminated = 0
         self.preemptions_seen = 0
 
-    def _nodes(self) -> dict[str, list[NodeInfo]] | None:
+    def _nodes(self) -> tuple[dict[str, list[NodeInfo]], set[str]]:
+        """Our nodes per cloud, and the clouds that could not list them this time."""
         out: dict[str, list[NodeInfo]] = {}
+        failed: set[str] = set()
         for name, cloud in self.catalog.clouds.items():
             try:
                 out[name] = list(cloud.list_nodes({MANAGED_BY_TAG: MANAGED_BY_VALUE}))
             except CloudError as exc:
-                log.warning("cannot list nodes of %s: %s; skipping this reconcile", name, exc)
-                return None
-        return out
+                log.warning("cannot list nodes of %s: %s; its attempts wait a tick", name, exc)
+                failed.add(name)
+        return out, failed
 
     def reconcile(self) -> None:
-        nodes = self._nodes()
-        if nodes is None:
-            return
+        nodes, failed = self._nodes()
         by_id = {n.node_id: n for ns in nodes.values() for n in ns}
         by_attempt = {attempt_of(n.tags): n for n in by_id.values()}
         live = self.attempts.live_attempts()
         for la in live:
-            self._check(la, by_id, by_attempt)
+            # A cloud that did not answer says nothing about its nodes: judging its
+            # attempts now would take every one of them for lost. The others go on.
+            if la.attempt.placement.cloud not in failed:
+                self._check(la, by_id, by_attempt)
         self._terminate_finished()
         live_ids = {la.attempt.id for la in self.attempts.live_attempts()}
         known = self.attempts.known_node_ids()

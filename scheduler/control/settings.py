@@ -18,6 +18,11 @@ class ControlSettings:
     #: An offering that answered "no capacity" is avoided for this long.
     capacity_cooldown_s: float = 300.0
     solver_time_limit_s: float = 2.0
+    #: A throttled launch is retried after 1, 2, 4, ... s (x jitter), at most 60 s
+    #: apart, and given up after this many tries (the job goes back to planning).
+    throttle_base_s: float = 1.0
+    throttle_cap_s: float = 60.0
+    throttle_max_tries: int = 8
     #: The planner's time grid: slots of this many seconds, this many of them ahead.
     plan_slot_s: int = 60
     plan_horizon_slots: int = 60
