@@ -1,6 +1,6 @@
 """Checkpoint store over any libcloud storage driver (local directory, S3, GCS, Azure Blob).
 
-Layout inside one container::
+Layout inside one container, under an optional prefix (``s3://bucket/prefix``)::
 
     {job_id}/{seq:010d}/files/{relpath}     the job's checkpoint directory, file by file
     {job_id}/{seq:010d}/MANIFEST.json       written last: job_id, seq, created_at, files
@@ -27,24 +27,19 @@ import re
 import shutil
 import stat
 import warnings
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, BinaryIO
-from urllib.parse import urlparse
 
 from libcloud.common.exceptions import BaseHTTPError
 from libcloud.common.types import LibcloudError
 from libcloud.storage.base import Container, Object, StorageDriver
-from libcloud.storage.drivers.local import LocalStorageDriver
-from libcloud.storage.types import (
-    ContainerAlreadyExistsError,
-    ContainerDoesNotExistError,
-    ObjectDoesNotExistError,
-)
+from libcloud.storage.types import ContainerDoesNotExistError, ObjectDoesNotExistError
 
 from adapters.base import CheckpointError, CheckpointInfo
+from adapters.storage_uri import open_storage
 
 __all__ = [
     "DEFAULT_CONTAINER",
@@ -66,8 +61,7 @@ _SHA256 = re.compile(r"[0-9a-f]{64}")
 # What a driver raises for I/O problems: libcloud's own errors, HTTP errors, and
 # OSError (which also covers the ``requests`` connection errors remote drivers raise).
 _DRIVER_ERRORS = (LibcloudError, BaseHTTPError, OSError)
-# The local driver's methods are unannotated; its interface is StorageDriver's.
-_LOCAL_DRIVER: Callable[..., StorageDriver] = LocalStorageDriver
+_PREFIX = re.compile(r"(?:[^/]+/)*")
 
 
 class _CorruptCheckpoint(Exception):
@@ -143,17 +137,26 @@ class LibcloudCheckpointStore:
 
     ``keep`` complete checkpoints are retained per job; older ones, and incomplete ones
     older than the newest complete one (crashed uploads), are deleted after each ``put``.
-    Every driver failure surfaces as :class:`CheckpointError`.
+    Every object name starts with ``prefix`` (empty, or ending in ``/``). Every driver
+    failure surfaces as :class:`CheckpointError`.
     """
 
     def __init__(
-        self, driver: StorageDriver, container: str = DEFAULT_CONTAINER, keep: int = 3
+        self,
+        driver: StorageDriver,
+        container: str = DEFAULT_CONTAINER,
+        keep: int = 3,
+        *,
+        prefix: str = "",
     ) -> None:
         if keep < 1:
             raise ValueError(f"keep must be >= 1, got {keep}")
+        if not _PREFIX.fullmatch(prefix) or ".." in prefix.split("/"):
+            raise ValueError(f"prefix must be empty or end in '/', got {prefix!r}")
         self._driver = driver
         self._container_name = container
         self._keep = keep
+        self._prefix = prefix
         self._container: Container | None = None
 
     # -- the port -------------------------------------------------------------------
@@ -198,7 +201,7 @@ class LibcloudCheckpointStore:
             "total_size": total,
         }
         body = json.dumps(manifest, indent=1, sort_keys=True).encode()
-        self._upload_stream(iter([body]), _object_name(job_id, seq, _MANIFEST), "application/json")
+        self._upload_stream(iter([body]), self._name(job_id, seq, _MANIFEST), "application/json")
         info = CheckpointInfo(job_id, seq, total, tuple(e.path for e in entries), created_at)
         log.info("checkpoint %s/%d: %d files, %d bytes", job_id, seq, len(entries), total)
 
@@ -256,9 +259,12 @@ class LibcloudCheckpointStore:
                 self._container = self._driver.get_container(self._container_name)
         return self._container
 
+    def _name(self, job_id: str, seq: int, rest: str) -> str:
+        return f"{self._prefix}{job_id}/{seq:0{_SEQ_DIGITS}d}/{rest}"
+
     def _list(self, job_id: str) -> _Listing:
         container = self._get_container()
-        prefix = f"{job_id}/"
+        prefix = f"{self._prefix}{job_id}/"
         listing = _Listing()
         with _io(f"list checkpoints of job {job_id!r}"), warnings.catch_warnings():
             # Drivers without server-side prefixes (the local one) filter client-side
@@ -267,7 +273,9 @@ class LibcloudCheckpointStore:
             objects = list(self._driver.iterate_container_objects(container, prefix=prefix))
         for obj in objects:
             name: str = obj.name
-            parts = name.split("/", 2)
+            if not name.startswith(prefix):  # a driver that ignores the prefix
+                continue
+            parts = name[len(self._prefix) :].split("/", 2)
             if len(parts) != 3 or parts[0] != job_id or not _is_seq(parts[1]):
                 continue
             seq = int(parts[1])
@@ -289,7 +297,7 @@ class LibcloudCheckpointStore:
         self, job_id: str, seq: int
     ) -> tuple[list[_FileEntry], CheckpointInfo] | None:
         """The parsed manifest, or None when it is missing or malformed."""
-        name = _object_name(job_id, seq, _MANIFEST)
+        name = self._name(job_id, seq, _MANIFEST)
         chunks: list[bytes] = []
         size = 0
         with _io(f"read manifest {name!r}"):
@@ -327,12 +335,12 @@ class LibcloudCheckpointStore:
             if not stat.S_ISREG(os.fstat(f.fileno()).st_mode):
                 return None
             reader = _HashingReader(f)
-            name = _object_name(job_id, seq, f"{_FILES}/{rel}")
+            name = self._name(job_id, seq, f"{_FILES}/{rel}")
             self._upload_stream(iter(reader), name, "application/octet-stream")
         return _FileEntry(rel, reader.size, reader.sha256.hexdigest())
 
     def _download_file(self, job_id: str, seq: int, entry: _FileEntry, root: Path) -> None:
-        name = _object_name(job_id, seq, f"{_FILES}/{entry.path}")
+        name = self._name(job_id, seq, f"{_FILES}/{entry.path}")
         dest = root.joinpath(*entry.path.split("/"))
         digest = hashlib.sha256()
         size = 0
@@ -383,34 +391,17 @@ class LibcloudCheckpointStore:
                 self._driver.delete_object(obj)
 
 
-def checkpoint_store_from_uri(uri: str) -> LibcloudCheckpointStore:
-    """A checkpoint store for ``uri``.
-
-    Supported: ``local:///abs/dir`` — a :class:`LocalStorageDriver` rooted at ``dir``
-    (created if missing) using the default container (created if missing).
-    """
-    parsed = urlparse(uri)
-    if parsed.scheme != "local":
-        raise CheckpointError(f"unsupported checkpoint uri {uri!r}: expected local:///abs/dir")
-    if parsed.netloc or not parsed.path.startswith("/"):
-        raise CheckpointError(f"checkpoint uri {uri!r} must be local:// plus an absolute path")
-    base = Path(parsed.path)
-    with _io(f"open checkpoint store {uri!r}"):
-        base.mkdir(parents=True, exist_ok=True)
-        driver = _LOCAL_DRIVER(key=str(base))
-        try:
-            driver.get_container(DEFAULT_CONTAINER)
-        except ContainerDoesNotExistError:
-            with contextlib.suppress(ContainerAlreadyExistsError):  # lost a race: fine
-                driver.create_container(DEFAULT_CONTAINER)
-    return LibcloudCheckpointStore(driver, DEFAULT_CONTAINER)
+def checkpoint_store_from_uri(
+    uri: str, *, environ: Mapping[str, str] | None = None
+) -> LibcloudCheckpointStore:
+    """A checkpoint store for ``uri``: ``local:///abs/dir`` (a directory, created with
+    the default container if missing) or ``s3://bucket/prefix`` (credentials from
+    ``environ``, by default the process environment); see :mod:`adapters.storage_uri`."""
+    where = open_storage(uri, local_container=DEFAULT_CONTAINER, environ=environ)
+    return LibcloudCheckpointStore(where.driver, where.container, prefix=where.prefix)
 
 
 # -- helpers -------------------------------------------------------------------------------
-
-
-def _object_name(job_id: str, seq: int, rest: str) -> str:
-    return f"{job_id}/{seq:0{_SEQ_DIGITS}d}/{rest}"
 
 
 def _is_seq(part: str) -> bool:

@@ -23,6 +23,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from typing import Any
 
+import requests
 from libcloud.common.exceptions import BaseHTTPError, RateLimitReachedError
 from libcloud.common.types import InvalidCredsError, ProviderError
 from libcloud.compute.base import Node, NodeDriver, NodeImage, NodeLocation, NodeSize
@@ -105,7 +106,10 @@ def map_libcloud_error(exc: Exception) -> CloudError:
         if status in (401, 403):
             return AuthError(message, code=str(status))
     # Network trouble is transient; a retry with the same token cannot double-launch.
-    if isinstance(exc, ConnectionError | TimeoutError):
+    # HTTP drivers raise requests' own ConnectionError/Timeout, not the built-in ones.
+    if isinstance(
+        exc, ConnectionError | TimeoutError | requests.ConnectionError | requests.Timeout
+    ):
         return ThrottledError(message, code=type(exc).__name__)
     return CloudError(message, code=type(exc).__name__)
 
@@ -118,6 +122,19 @@ def _http_status(exc: Exception) -> int | None:
     else:
         return None
     return code if isinstance(code, int) else None
+
+
+def _one_node(created: Node | list[Node]) -> Node:
+    """The node ``create_node`` made: some drivers (EC2) return a list when the provider
+    answered with other than exactly one instance."""
+    if isinstance(created, Node):
+        return created
+    if len(created) != 1:
+        raise CloudError(
+            f"create_node returned {len(created)} nodes instead of one",
+            code="UnexpectedResponse",
+        )
+    return created[0]
 
 
 def _target_key(offering: Offering) -> tuple[str, str, str]:
@@ -200,10 +217,10 @@ class LibcloudCloud:
             image = self._profile.image_for(self._driver, tagged)
         kwargs = self._profile.launch_kwargs(tagged, token, size, image, location)
         with self._mapped_errors():
-            node = self._driver.create_node(
+            created = self._driver.create_node(
                 name=spec.name, size=size, image=image, location=location, **kwargs
             )
-        return self._profile.node_info(node)
+        return self._profile.node_info(_one_node(created))
 
     def list_nodes(self, tags: Mapping[str, str]) -> Sequence[NodeInfo]:
         with self._mapped_errors():

@@ -1,4 +1,4 @@
-"""Shared fixtures: real services (gRPC on a free port, SQLite, the local cloud)."""
+"""Shared fixtures: real services (gRPC on a free port, SQLite, the local cloud, moto)."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ from scheduler.api.client import SkybatchClient
 from scheduler.config import ServeConfig
 from scheduler.control import ControlSettings
 from scheduler.service import Service
+from tests.support.moto_server import MotoServer, start_moto_server
 
 ServiceFactory = Callable[..., Service]
 
@@ -62,3 +63,11 @@ def api(api_service: Service) -> Iterator[SkybatchClient]:
     with SkybatchClient(api_service.address) as c:
         c.wait_ready()
         yield c
+
+
+@pytest.fixture(scope="session")
+def moto_server() -> Iterator[MotoServer]:
+    """A moto server (S3, and EC2 through its bridge) started once per session; tests
+    that need a clean account call ``reset()``."""
+    with start_moto_server() as server:
+        yield server

@@ -283,7 +283,7 @@ def test_from_uri_creates_dir_and_container(tmp_path: Path) -> None:
     assert latest.seq == 1
 
 
-@pytest.mark.parametrize("uri", ["s3://bucket/x", "local://host/dir", "local:relative", "/abs"])
+@pytest.mark.parametrize("uri", ["gs://bucket/x", "local://host/dir", "local:relative", "/abs"])
 def test_from_uri_rejects(uri: str) -> None:
     with pytest.raises(CheckpointError):
         checkpoint_store_from_uri(uri)

@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import requests
 from libcloud.common.exceptions import BaseHTTPError, RateLimitReachedError
 from libcloud.common.types import InvalidCredsError, LibcloudError, ProviderError
 from libcloud.common.types import ServiceUnavailableError as LibcloudUnavailable
@@ -36,6 +37,8 @@ from adapters.local import LocalCloudConfig, LocalCloudError, LocalNodeDriver, L
         (ProviderError("forbidden", 403), AuthError, "403"),
         (ConnectionResetError("reset"), ThrottledError, "ConnectionResetError"),
         (TimeoutError("timed out"), ThrottledError, "TimeoutError"),
+        (requests.ConnectionError("refused"), ThrottledError, "ConnectionError"),
+        (requests.ReadTimeout("slow"), ThrottledError, "ReadTimeout"),
         (ProviderError("no such thing", 404), CloudError, "ProviderError"),
         (LibcloudError("weird"), CloudError, "LibcloudError"),
         (ValueError("odd"), CloudError, "ValueError"),
