@@ -65,6 +65,7 @@ from adapters.checkpoints import (
 from adapters.clouds.ec2 import make_ec2_cloud
 from adapters.local import LocalCloudConfig, make_local_cloud
 from adapters.storage_uri import StorageLocation, open_storage
+from tests.contract import recorded_adapters as recorded
 from tests.support import aws
 from tests.support.moto_server import MotoServer, free_port
 
@@ -192,10 +193,48 @@ def ec2_moto(request: pytest.FixtureRequest) -> Iterator[CloudUnderTest]:
     )
 
 
+@contextlib.contextmanager
+def gce_recorded(request: pytest.FixtureRequest) -> Iterator[CloudUnderTest]:
+    del request
+    port = recorded.gce_recorded()
+    yield CloudUnderTest(
+        name="gce-recorded",
+        port=port,
+        live=True,  # libcloud's recordings behind a small in-memory world
+        count_nodes=lambda tags: recorded.gce_count_nodes(port, tags),
+        make_stray=lambda: recorded.gce_make_stray(port),
+        node_alive=lambda node_id: recorded.gce_node_alive(port, node_id),
+        error_cases={
+            name: ErrorCase(expected, provoke)
+            for name, (expected, provoke) in recorded.gce_error_cases(port).items()
+        },
+    )
+
+
+@contextlib.contextmanager
+def azure_recorded(request: pytest.FixtureRequest) -> Iterator[CloudUnderTest]:
+    del request
+    port = recorded.azure_recorded()
+    yield CloudUnderTest(
+        name="azure-recorded",
+        port=port,
+        live=True,
+        count_nodes=lambda tags: recorded.azure_count_nodes(port, tags),
+        make_stray=lambda: recorded.azure_make_stray(port),
+        node_alive=lambda node_id: recorded.azure_node_alive(port, node_id),
+        error_cases={
+            name: ErrorCase(expected, provoke)
+            for name, (expected, provoke) in recorded.azure_error_cases(port).items()
+        },
+    )
+
+
 #: Cloud adapters by id. See the module docstring to add one.
 CLOUDS: Mapping[str, CloudFactory] = {
     "local": local_cloud,
     "ec2-moto": ec2_moto,
+    "gce-recorded": gce_recorded,
+    "azure-recorded": azure_recorded,
 }
 
 

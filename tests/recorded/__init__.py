@@ -1,0 +1,3 @@
+"""libcloud's recorded provider responses (its ``MockHttp`` test harness and fixtures),
+wired to skybatch's adapters, plus our own recorded-style error payloads under
+``tests/data/recorded``."""
