@@ -37,6 +37,11 @@ class ServeConfig:
     local_vcpu_quota: float = 16.0
     local_launch_delay_s: float = 0.5
     preemption: PreemptionPolicy = field(default_factory=PreemptionPolicy)
+    #: Clouds to buy from: "local" and/or real ones ("aws", "gce", "azure"), each
+    #: configured from the environment (see scheduler/clouds.py and docs/clouds.md).
+    clouds: tuple[str, ...] = ("local",)
+    #: The address workers on real clouds dial back to (default: the bound address).
+    advertise: str = ""
 
     @property
     def database_url(self) -> str:

@@ -6,11 +6,13 @@ import logging
 import threading
 from datetime import datetime
 
+from adapters.base import CloudPort
 from adapters.local import LocalCloudConfig, LocalNodeDriver, make_local_cloud
 from scheduler.api.explain import PlanSnapshot
 from scheduler.api.job_service import JobService
 from scheduler.api.server import BindError, GrpcServer
 from scheduler.api.worker_service import WorkerService
+from scheduler.clouds import real_cloud
 from scheduler.config import ServeConfig
 from scheduler.control import ControlLoop
 from scheduler.control.launcher import Launcher
@@ -40,7 +42,9 @@ class Service:
                 preemption=config.preemption,
             )
         )
-        self.catalog = OfferingCatalog([local])
+        ports: list[CloudPort] = [local] if "local" in config.clouds else []
+        ports += [real_cloud(name) for name in config.clouds if name != "local"]
+        self.catalog = OfferingCatalog(ports)
         self.stopping = threading.Event()
         secret = self.attempts.secret("attempt-token-hmac")
         try:
@@ -65,7 +69,7 @@ class Service:
             self.attempts,
             self.catalog,
             secret=secret,
-            server_address=self.server.address,
+            server_address=config.advertise or self.server.address,
             worker_python=config.worker_python,
             settings=config.control,
             clock=self._now,

@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import signal
 import sys
 import threading
 from pathlib import Path
 from types import FrameType
 
+from adapters.clouds.config import env_list
 from adapters.local import PreemptionPolicy, ScheduledPreemption
+from scheduler.clouds import check_names
 from scheduler.config import DEFAULT_BIND, ServeConfig, default_data_dir
 from scheduler.control import ControlSettings
 from scheduler.errors import InvalidArgument
@@ -37,6 +40,26 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
     p.add_argument("--restart-overhead", type=int, default=60, help="seconds, for planning")
     p.add_argument("--heartbeat-timeout", type=float, default=30.0)
     p.add_argument("--vcpu-quota", type=float, default=16.0, help="local cloud vCPUs per region")
+    p.add_argument(
+        "--cloud",
+        action="append",
+        default=None,
+        metavar="NAME",
+        help="a cloud to buy from: local, aws, gce, azure (repeat; SKYBATCH_CLOUDS; "
+        "default local); real ones are configured from the environment, see docs/clouds.md",
+    )
+    p.add_argument(
+        "--checkpoints",
+        default="",
+        metavar="URI",
+        help="where workers keep checkpoints: local://DIR or s3://BUCKET/PREFIX "
+        "(SKYBATCH_CHECKPOINTS; default local:// under the data dir)",
+    )
+    p.add_argument(
+        "--advertise",
+        default="",
+        help="host:port workers on real clouds reach this server at (default: --bind)",
+    )
     p.add_argument("-v", "--verbose", action="store_true")
     p.set_defaults(func=run)
 
@@ -76,6 +99,9 @@ def config_from_args(args: argparse.Namespace) -> ServeConfig:
         ),
         local_vcpu_quota=args.vcpu_quota,
         preemption=policy,
+        clouds=check_names(args.cloud or env_list(os.environ, "SKYBATCH_CLOUDS") or ("local",)),
+        advertise=args.advertise,
+        checkpoint_uri=args.checkpoints or os.environ.get("SKYBATCH_CHECKPOINTS", ""),
     )
 
 
