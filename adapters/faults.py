@@ -10,10 +10,16 @@ it decides to fail it the way real clouds do:
 - capacity errors for every launch in some regions;
 - quota errors once a pool would go over a limit the wrapped cloud does not know,
   with the limit in the error as real clouds report it.
+
+``skybatch serve --faults "throttle=0.1,no-capacity=REGION[+REGION],seed=N"`` (or
+``SKYBATCH_FAULTS``) wraps every cloud it buys from in a :class:`FaultyCloud`; the text
+is read by :meth:`Faults.parse`. Every injected fault is logged at WARNING as
+``injected fault: <kind> ...`` so a run can count them.
 """
 
 from __future__ import annotations
 
+import logging
 import random
 import threading
 from collections.abc import Collection, Mapping, Sequence
@@ -31,6 +37,12 @@ from adapters.base import (
     ThrottledError,
 )
 
+log = logging.getLogger(__name__)
+
+
+class FaultsSyntaxError(ValueError):
+    """A ``--faults`` text that :meth:`Faults.parse` cannot read."""
+
 
 @dataclass(frozen=True)
 class Faults:
@@ -45,6 +57,38 @@ class Faults:
     #: pool -> real limit, below what the wrapped cloud enforces.
     hidden_quota: Mapping[str, float] = field(default_factory=dict)
     seed: int = 0
+
+    @classmethod
+    def parse(cls, text: str) -> Faults:
+        """``throttle=RATE,no-capacity=REGION[+REGION...],seed=N`` (each part optional,
+        comma-separated). Raises :class:`FaultsSyntaxError` naming the bad part."""
+        values: dict[str, str] = {}
+        for part in (p.strip() for p in text.split(",")):
+            if not part:
+                continue
+            key, sep, value = part.partition("=")
+            key, value = key.strip(), value.strip()
+            if not sep or key not in ("throttle", "no-capacity", "seed"):
+                raise FaultsSyntaxError(
+                    f"{part!r}: expected throttle=RATE, no-capacity=REGION[+REGION] or seed=N"
+                )
+            if key in values:
+                raise FaultsSyntaxError(f"{key} given twice")
+            values[key] = value
+        try:
+            rate = float(values.get("throttle", "0"))
+        except ValueError:
+            rate = -1.0
+        if not 0.0 <= rate <= 1.0:
+            raise FaultsSyntaxError(f"throttle={values['throttle']}: expected a rate in 0..1")
+        regions = [r.strip() for r in values.get("no-capacity", "").split("+") if r.strip()]
+        if "no-capacity" in values and not regions:
+            raise FaultsSyntaxError("no-capacity=: name at least one region")
+        try:
+            seed = int(values.get("seed", "0"))
+        except ValueError:
+            raise FaultsSyntaxError(f"seed={values['seed']}: expected an integer") from None
+        return cls(throttle_rate=rate, no_capacity_regions=frozenset(regions), seed=seed)
 
 
 class FaultyCloud:
@@ -130,3 +174,4 @@ class FaultyCloud:
     def _count(self, kind: str) -> None:
         with self._lock:
             self.injected[kind] += 1
+        log.warning("injected fault: %s (cloud %s)", kind, self.name)

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import platformdirs
 
+from adapters.faults import Faults
 from adapters.local import PreemptionPolicy
 from scheduler.control import ControlSettings
 
@@ -42,6 +43,9 @@ class ServeConfig:
     clouds: tuple[str, ...] = ("local",)
     #: The address workers on real clouds dial back to (default: the bound address).
     advertise: str = ""
+    #: Testing/simulation knob: inject cloud API faults (throttling, no capacity) in
+    #: front of every cloud (``--faults``, see :class:`adapters.faults.Faults`).
+    faults: Faults | None = None
 
     @property
     def database_url(self) -> str:

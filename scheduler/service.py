@@ -7,6 +7,7 @@ import threading
 from datetime import datetime
 
 from adapters.base import CloudPort
+from adapters.faults import FaultyCloud
 from adapters.local import LocalCloudConfig, LocalNodeDriver, make_local_cloud
 from scheduler.api.explain import PlanSnapshot
 from scheduler.api.job_service import JobService
@@ -44,6 +45,10 @@ class Service:
         )
         ports: list[CloudPort] = [local] if "local" in config.clouds else []
         ports += [real_cloud(name) for name in config.clouds if name != "local"]
+        if config.faults is not None:
+            faults = config.faults
+            ports = [FaultyCloud(port, faults) for port in ports]
+            log.warning("fault injection is on: %s", faults)
         self.catalog = OfferingCatalog(ports)
         self.stopping = threading.Event()
         secret = self.attempts.secret("attempt-token-hmac")

@@ -13,6 +13,11 @@
   is logged and the launch still succeeds (an untagged volume costs attribution, a
   failed launch of a running instance would cost a second instance).
 
+- **Every page of instances.** ``list_nodes`` follows ``NextToken``. libcloud 3.9 sends
+  one ``DescribeInstances`` and reads one page; an account with many instances (moto
+  pages at 100, and terminated instances stay listed for a while on real EC2 too) then
+  hides running nodes from the reconciler, which would take them for lost.
+
 Everything else is ``get_driver(Provider.EC2)`` unchanged.
 """
 
@@ -26,13 +31,18 @@ from libcloud.common.exceptions import BaseHTTPError
 from libcloud.common.types import LibcloudError
 from libcloud.compute.base import Node, StorageVolume
 from libcloud.compute.drivers.ec2 import NAMESPACE, EC2NodeDriver
-from libcloud.utils.xml import findtext
+from libcloud.utils.xml import findall, findtext
 
 log = logging.getLogger(__name__)
+
+#: DescribeInstances page size (EC2 allows 5-1000), and the most pages read per listing.
+PAGE_SIZE = 1000
+MAX_PAGES = 100
 
 
 # libcloud's functions are unannotated; these are their types as used here.
 _find_text: Callable[..., str | None] = findtext
+_find_all: Callable[..., list[Any]] = findall
 
 
 class SkybatchEc2Driver(EC2NodeDriver):
@@ -63,6 +73,34 @@ class SkybatchEc2Driver(EC2NodeDriver):
             request(self.path, params=params)
         except (BaseHTTPError, LibcloudError, OSError) as exc:
             log.warning("could not tag the volumes of instance %s: %s", node.id, exc)
+
+    def list_nodes(  # type: ignore[override]
+        self, ex_node_ids: list[str] | None = None, ex_filters: Mapping[str, Any] | None = None
+    ) -> list[Node]:
+        base: dict[str, Any] = {"Action": "DescribeInstances"}
+        if ex_node_ids:
+            pathlist: Callable[..., dict[str, str]] = self._pathlist
+            base.update(pathlist("InstanceId", ex_node_ids))
+        else:
+            base["MaxResults"] = PAGE_SIZE  # not allowed together with instance ids
+        if ex_filters:
+            build: Callable[..., dict[str, str]] = self._build_filters
+            base.update(build(ex_filters))
+        request: Callable[..., Any] = self.connection.request
+        to_nodes: Callable[..., list[Node]] = self._to_nodes
+        nodes: list[Node] = []
+        token = ""
+        for _ in range(MAX_PAGES):
+            params = {**base, "NextToken": token} if token else base
+            elem = request(self.path, params=params).object
+            for rs in _find_all(element=elem, xpath="reservationSet/item", namespace=NAMESPACE):
+                nodes += to_nodes(rs, "instancesSet/item")
+            token = _find_text(element=elem, xpath="nextToken", namespace=NAMESPACE) or ""
+            if not token:
+                break
+        else:
+            log.warning("DescribeInstances still had pages after %d: listing cut", MAX_PAGES)
+        return nodes
 
     def _to_node(self, element: Any) -> Node:
         to_node: Callable[[Any], Node] = super()._to_node

@@ -12,6 +12,7 @@ from pathlib import Path
 from types import FrameType
 
 from adapters.clouds.config import env_list
+from adapters.faults import Faults, FaultsSyntaxError
 from adapters.local import PreemptionPolicy, ScheduledPreemption
 from scheduler.clouds import check_names
 from scheduler.config import DEFAULT_BIND, ServeConfig, default_data_dir
@@ -60,6 +61,13 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
         default="",
         help="host:port workers on real clouds reach this server at (default: --bind)",
     )
+    p.add_argument(
+        "--faults",
+        default=None,
+        metavar="SPEC",
+        help="testing/simulation: inject cloud API faults, e.g. "
+        "'throttle=0.1,no-capacity=REGION[+REGION],seed=N' (SKYBATCH_FAULTS)",
+    )
     p.add_argument("-v", "--verbose", action="store_true")
     p.set_defaults(func=run)
 
@@ -88,6 +96,11 @@ def config_from_args(args: argparse.Namespace) -> ServeConfig:
         )
     except ValueError as exc:
         raise InvalidArgument("--preempt", str(exc)) from None
+    faults_text = args.faults if args.faults is not None else os.environ.get("SKYBATCH_FAULTS", "")
+    try:
+        faults = Faults.parse(faults_text) if faults_text.strip() else None
+    except FaultsSyntaxError as exc:
+        raise InvalidArgument("--faults", str(exc)) from None
     return ServeConfig(
         data_dir=args.data_dir or default_data_dir(),
         db_url=args.db_url,
@@ -102,6 +115,7 @@ def config_from_args(args: argparse.Namespace) -> ServeConfig:
         clouds=check_names(args.cloud or env_list(os.environ, "SKYBATCH_CLOUDS") or ("local",)),
         advertise=args.advertise,
         checkpoint_uri=args.checkpoints or os.environ.get("SKYBATCH_CHECKPOINTS", ""),
+        faults=faults,
     )
 
 

@@ -111,7 +111,12 @@ class Reconciler:
             return
         node = by_id.get(att.node_id)
         if node is None or node.status in _GONE:
-            preempted = node is not None and (node.preempted or node.market is Market.SPOT)
+            # A spot node that is gone was reclaimed, whether the cloud still lists it
+            # (stopped, terminated) or no longer does.
+            if node is None:
+                preempted = att.placement.market == Market.SPOT.value
+            else:
+                preempted = node.preempted or node.market is Market.SPOT
             reason = "spot node preempted" if preempted else "node disappeared"
             if preempted:
                 self.preemptions_seen += 1
