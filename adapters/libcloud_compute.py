@@ -21,6 +21,7 @@ from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
+from datetime import UTC, datetime
 from typing import Any
 
 import requests
@@ -53,6 +54,18 @@ _STATUS_BY_STATE: Mapping[str, NodeStatus] = {
     NodeState.PAUSED: NodeStatus.STOPPED,
     NodeState.TERMINATED: NodeStatus.TERMINATED,
 }
+
+
+def parse_utc(raw: object) -> datetime | None:
+    """A provider's ISO-8601 timestamp (creation time, ...) as aware UTC; None when it is
+    missing, malformed or has no offset."""
+    if not isinstance(raw, str):
+        return None
+    try:
+        parsed = datetime.fromisoformat(raw)
+    except ValueError:
+        return None
+    return parsed.astimezone(UTC) if parsed.tzinfo else None
 
 
 def node_status(state: str) -> NodeStatus:

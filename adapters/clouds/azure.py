@@ -35,7 +35,6 @@ from __future__ import annotations
 import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
-from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -56,12 +55,19 @@ from adapters.clouds.config import (
     read_secret_file,
     required_env,
 )
-from adapters.clouds.prices import CatalogPrices, compute_prices, price, pricing_provenance
+from adapters.clouds.prices import (
+    CatalogPrices,
+    compute_prices,
+    list_priced_offering,
+    price,
+    pricing_provenance,
+)
 from adapters.libcloud_compute import (
     LibcloudCloud,
     ProviderProfile,
     map_libcloud_error,
     node_status,
+    parse_utc,
 )
 
 CLOUD = "azure"
@@ -158,21 +164,11 @@ def list_price(size: str, region: str, market: Market) -> Decimal | None:
     return price(by_region.get(region)) if isinstance(by_region, Mapping) else None
 
 
-def _created_at(raw: object) -> datetime | None:
-    if not isinstance(raw, str):
-        return None
-    try:
-        parsed = datetime.fromisoformat(raw)
-    except ValueError:
-        return None
-    return parsed.astimezone(UTC) if parsed.tzinfo else None
-
-
 class AzureProfile(ProviderProfile):
     def __init__(self, config: AzureConfig) -> None:
         self._config = config
         self._catalog = CatalogPrices(config.price_catalog, cloud=CLOUD)
-        self._source, self._source_date = pricing_provenance(PRICING_SECTION)
+        self._provenance = pricing_provenance(PRICING_SECTION)
 
     def offerings_for(self, size: NodeSize, location: NodeLocation) -> list[Offering]:
         region = str(location.id)
@@ -193,24 +189,18 @@ class AzureProfile(ProviderProfile):
             if hourly is None:
                 continue
             offerings.append(
-                Offering(
-                    cloud=CLOUD,
+                list_priced_offering(
+                    CLOUD,
                     region=region,
                     zone=region,
                     instance_type=instance_type,
                     market=market,
                     vcpus=vcpus,
                     memory_gib=memory_gib,
-                    gpu_count=0,
-                    gpu_type="",
-                    price_per_hour=hourly,
-                    preemption_hazard_per_hour=(
-                        self._config.spot_hazard_per_hour if market is Market.SPOT else 0.0
-                    ),
+                    hourly=hourly,
+                    spot_hazard_per_hour=self._config.spot_hazard_per_hour,
                     launch_delay_s=self._config.launch_delay_s,
-                    source=self._source,
-                    source_date=self._source_date,
-                    separate_spot_quota=True,
+                    provenance=self._provenance,
                 )
             )
         return offerings
@@ -268,7 +258,7 @@ class AzureProfile(ProviderProfile):
             market=Market.SPOT if spot else Market.ON_DEMAND,
             status=status,
             tags=tags,
-            created_at=_created_at(properties.get("timeCreated")),
+            created_at=parse_utc(properties.get("timeCreated")),
             # skybatch deletes its VMs and never deallocates them: a deallocated spot VM
             # was evicted.
             preempted=spot and node.state == NodeState.STOPPED,

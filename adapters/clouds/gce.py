@@ -43,7 +43,6 @@ import re
 import string
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
-from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -70,10 +69,16 @@ from adapters.clouds.prices import (
     PRICE_QUANTUM,
     CatalogPrices,
     compute_prices,
+    list_priced_offering,
     price,
     pricing_provenance,
 )
-from adapters.libcloud_compute import LibcloudCloud, ProviderProfile, map_libcloud_error
+from adapters.libcloud_compute import (
+    LibcloudCloud,
+    ProviderProfile,
+    map_libcloud_error,
+    parse_utc,
+)
 
 CLOUD = "gcp"
 PRICING_SECTION = "gce_instances"
@@ -213,16 +218,6 @@ def list_price(
     return total.quantize(PRICE_QUANTUM)
 
 
-def _created_at(raw: object) -> datetime | None:
-    if not isinstance(raw, str):
-        return None
-    try:
-        parsed = datetime.fromisoformat(raw)
-    except ValueError:
-        return None
-    return parsed.astimezone(UTC) if parsed.tzinfo else None
-
-
 def _exact_tags(metadata: Mapping[str, str]) -> dict[str, str] | None:
     raw = metadata.get(TAGS_METADATA_KEY)
     if raw is None:
@@ -242,7 +237,7 @@ class GCEProfile(ProviderProfile):
     def __init__(self, config: GCEConfig) -> None:
         self._config = config
         self._catalog = CatalogPrices(config.price_catalog, cloud=CLOUD)
-        self._source, self._source_date = pricing_provenance(PRICING_SECTION)
+        self._provenance = pricing_provenance(PRICING_SECTION)
 
     def offerings_for(self, size: NodeSize, location: NodeLocation) -> list[Offering]:
         zone = str(location.name)
@@ -267,24 +262,18 @@ class GCEProfile(ProviderProfile):
             if hourly is None:
                 continue
             offerings.append(
-                Offering(
-                    cloud=CLOUD,
+                list_priced_offering(
+                    CLOUD,
                     region=region,
                     zone=zone,
                     instance_type=instance_type,
                     market=market,
                     vcpus=float(vcpus),
                     memory_gib=memory_mb / 1024,
-                    gpu_count=0,
-                    gpu_type="",
-                    price_per_hour=hourly,
-                    preemption_hazard_per_hour=(
-                        self._config.spot_hazard_per_hour if market is Market.SPOT else 0.0
-                    ),
+                    hourly=hourly,
+                    spot_hazard_per_hour=self._config.spot_hazard_per_hour,
                     launch_delay_s=self._config.launch_delay_s,
-                    source=self._source,
-                    source_date=self._source_date,
-                    separate_spot_quota=True,
+                    provenance=self._provenance,
                 )
             )
         return offerings
@@ -356,7 +345,7 @@ class GCEProfile(ProviderProfile):
             market=Market.SPOT if spot else Market.ON_DEMAND,
             status=_STATUS_BY_GCE_STATUS.get(gce_status, NodeStatus.UNKNOWN),
             tags=tags,
-            created_at=_created_at(extra.get("creationTimestamp")),
+            created_at=parse_utc(extra.get("creationTimestamp")),
             preempted=spot and gce_status in _STOPPED_BY_GCE,
             client_token=metadata.get(TOKEN_METADATA_KEY) or labels.get(TOKEN_LABEL, ""),
         )

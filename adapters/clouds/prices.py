@@ -84,3 +84,38 @@ class CatalogPrices:
 
     def find(self, region: str, zone: str, instance_type: str, market: Market) -> Offering | None:
         return self._by_key.get((region, zone, instance_type, market))
+
+
+def list_priced_offering(
+    cloud: str,
+    *,
+    region: str,
+    zone: str,
+    instance_type: str,
+    market: Market,
+    vcpus: float,
+    memory_gib: float,
+    hourly: Decimal,
+    spot_hazard_per_hour: float,
+    launch_delay_s: float,
+    provenance: tuple[str, str],
+) -> Offering:
+    """A GPU-less offering priced from libcloud's list (spot quota kept apart, as on GCE
+    and Azure); on spot with the profile's preemption hazard."""
+    return Offering(
+        cloud=cloud,
+        region=region,
+        zone=zone,
+        instance_type=instance_type,
+        market=market,
+        vcpus=vcpus,
+        memory_gib=memory_gib,
+        gpu_count=0,
+        gpu_type="",
+        price_per_hour=hourly,
+        preemption_hazard_per_hour=spot_hazard_per_hour if market is Market.SPOT else 0.0,
+        launch_delay_s=launch_delay_s,
+        source=provenance[0],
+        source_date=provenance[1],
+        separate_spot_quota=True,
+    )

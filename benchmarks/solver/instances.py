@@ -63,6 +63,7 @@ from adapters.base import Offering as CatalogOffering
 from adapters.catalog import Catalog, CatalogSources, EgressTable, load_catalog
 from benchmarks.solver.reference import SPOT_PREFIX, Reference, is_spot, kind_of, resource_of
 from benchmarks.solver.traces import JobShape, Traces
+from scheduler.control.planner import solver_offering
 
 #: cloud:region of the slice: three US/EU regions per cloud with the GPU types below.
 REGIONS: tuple[str, ...] = (
@@ -232,25 +233,6 @@ def one_zone_per_region(offerings: Sequence[CatalogOffering]) -> tuple[CatalogOf
         if current is None or n > count[(cloud, region, current)]:
             best[(cloud, region)] = zone
     return tuple(o for o in offerings if best[(o.cloud, o.region)] == o.zone)
-
-
-def to_solver_offering(o: CatalogOffering) -> solver.Offering:
-    return solver.Offering(
-        id=o.id,
-        cloud=o.cloud,
-        region=o.region,
-        zone=o.zone,
-        instance_type=o.instance_type,
-        market=solver.Market(o.market.value),
-        vcpus=o.vcpus,
-        memory_gib=o.memory_gib,
-        gpu_count=o.gpu_count,
-        gpu_type=o.gpu_type,
-        price_micros_per_hour=solver.money_to_micros(o.price_per_hour),
-        hazard_per_hour=o.preemption_hazard_per_hour,
-        launch_delay_s=round(o.launch_delay_s),
-        quota_draw=o.quota_draw,
-    )
 
 
 def egress_prices(table: EgressTable, locations: Sequence[str]) -> tuple[solver.EgressPrice, ...]:
@@ -465,7 +447,7 @@ def tenant_budgets(
 
 def build_instance(spec: InstanceSpec, catalog: Catalog, traces: Traces) -> BuiltInstance:
     """One benchmark problem from a catalog slice and the traces (no I/O)."""
-    offerings = tuple(to_solver_offering(o) for o in catalog.offerings)
+    offerings = tuple(solver_offering(o) for o in catalog.offerings)
     locations = sorted({o.location for o in offerings})
     jobs, info = make_jobs(spec, traces, offerings)
     base = solver.Problem(
