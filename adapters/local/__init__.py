@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from adapters.base import QuotaLimit, quota_pool
 from adapters.libcloud_compute import LibcloudCloud
+from adapters.local.billing import LocalBilling, PriceRule, focus_rows
 from adapters.local.catalog import DEFAULT_REGIONS, InstanceType, build_catalog
 from adapters.local.driver import (
     LocalCloudConfig,
@@ -22,14 +23,17 @@ __all__ = [
     "CLOUD",
     "DEFAULT_REGIONS",
     "InstanceType",
+    "LocalBilling",
     "LocalCloudConfig",
     "LocalCloudError",
     "LocalNodeDriver",
     "LocalProfile",
     "PreemptionPolicy",
+    "PriceRule",
     "ScheduledPreemption",
     "UsageRecord",
     "build_catalog",
+    "focus_rows",
     "make_local_cloud",
 ]
 

@@ -15,7 +15,9 @@ where it matters to the scheduler:
 - all state lives under ``state_dir`` (see :mod:`adapters.local.state`), so a new
   driver instance, in this or another OS process, sees and can terminate the nodes
   of an old one;
-- ``ex_usage()`` is the bill: who ran what, when, at which price.
+- ``ex_usage()`` is the usage: who ran what, when, at which list price;
+  ``ex_write_bill()`` writes the bill, a FOCUS 1.2 CSV with one row per node-hour at
+  the true price (``LocalCloudConfig.billing``, see :mod:`adapters.local.billing`).
 
 Timed work (SIGKILL after a grace period, scheduled and random preemptions,
 recovering launches whose launcher died) is persisted as deadlines in the node
@@ -43,10 +45,18 @@ from libcloud.compute.base import Node, NodeDriver, NodeImage, NodeLocation, Nod
 from libcloud.compute.types import NodeState
 
 from adapters.local import lifecycle, process
+from adapters.local.billing import LocalBilling, bill_csv, focus_rows
 from adapters.local.catalog import DEFAULT_REGIONS, InstanceType, build_catalog
 from adapters.local.lifecycle import now_utc
 from adapters.local.preemption import PreemptionPolicy, preempt_after_s
-from adapters.local.state import PENDING, RUNNING, TERMINATED, NodeRecord, StateDir
+from adapters.local.state import (
+    PENDING,
+    RUNNING,
+    TERMINATED,
+    NodeRecord,
+    StateDir,
+    atomic_write,
+)
 
 IMAGE_ID = "local-python"
 SPOT = "spot"
@@ -74,11 +84,13 @@ class LocalCloudConfig:
     #: Seconds between SIGTERM and SIGKILL when a node is destroyed.
     terminate_grace_s: float = 3.0
     preemption: PreemptionPolicy = field(default_factory=PreemptionPolicy)
+    #: What the bill really charges (hidden from the catalog): default list price.
+    billing: LocalBilling = field(default_factory=LocalBilling)
 
 
 @dataclass(frozen=True)
 class UsageRecord:
-    """One line of the local cloud's bill: a node that ran (or still runs)."""
+    """A node that ran (or still runs), at its list price."""
 
     node_id: str
     region: str
@@ -244,7 +256,7 @@ class LocalNodeDriver(NodeDriver):
                 launcher_start_time=process.proc_start_time(launcher_pid),
                 spot_seq=spot_seq,
                 preempt_after_s=(
-                    preempt_after_s(self.config.preemption, node_id, spot_seq)
+                    preempt_after_s(self.config.preemption, node_id, spot_seq, region)
                     if spot_seq is not None
                     else None
                 ),
@@ -362,7 +374,7 @@ class LocalNodeDriver(NodeDriver):
         return process.group_alive(record.pid, record.pid_start_time)
 
     def ex_usage(self) -> list[UsageRecord]:
-        """The bill: every node that started, with its price and run interval."""
+        """Every node that started, with its list price and run interval."""
         return [
             UsageRecord(
                 node_id=r.node_id,
@@ -377,6 +389,21 @@ class LocalNodeDriver(NodeDriver):
             for r in self._state.read_all()
             if r.started_at is not None
         ]
+
+    def ex_write_bill(self, path: Path, *, until: datetime | None = None) -> int:
+        """Write the FOCUS 1.2 bill of every node-hour up to ``until`` (default: now)
+        to ``path`` as CSV, atomically; return the number of rows.
+
+        Rows are sorted, so the same state and ``until`` give the same file.
+        """
+        rows = focus_rows(
+            self._state.read_all(),
+            until=until if until is not None else now_utc(),
+            billing=self.config.billing,
+        )
+        path.parent.mkdir(parents=True, exist_ok=True)
+        atomic_write(path, bill_csv(rows))
+        return len(rows)
 
     # -- conversion --------------------------------------------------------------------
 

@@ -45,6 +45,8 @@ class LocalProfile(ProviderProfile):
     def offerings_for(self, size: NodeSize, location: NodeLocation) -> list[Offering]:
         extra = size.extra
         # The planner works in wall-clock hours; the policy's hazard is per simulated hour.
+        # Only the catalog prior is advertised: the true per-region rates
+        # (policy.hazard_by_region) are for the scheduler to learn from history.
         policy = self._config.preemption
         hazard = policy.hazard_per_hour * policy.time_scale
         common: dict[str, Any] = {
