@@ -20,6 +20,8 @@ from typing import Protocol, runtime_checkable
 #: Tag put on every node skybatch launches; ``list_nodes`` filters on it.
 MANAGED_BY_TAG = "managed-by"
 MANAGED_BY_VALUE = "skybatch"
+#: Tag naming the attempt a node runs; bills carry it, so line items match attempts.
+ATTEMPT_TAG = "skybatch-attempt"
 
 
 class Market(StrEnum):

@@ -15,8 +15,9 @@ from pathlib import Path
 import platformdirs
 
 from adapters.faults import Faults
-from adapters.local import PreemptionPolicy
+from adapters.local import LocalBilling, PreemptionPolicy
 from scheduler.control import ControlSettings
+from scheduler.costs import RefitSettings
 
 DEFAULT_BIND = "127.0.0.1:50051"
 
@@ -46,6 +47,15 @@ class ServeConfig:
     #: Testing/simulation knob: inject cloud API faults (throttling, no capacity) in
     #: front of every cloud (``--faults``, see :class:`adapters.faults.Faults`).
     faults: Faults | None = None
+    #: What the local cloud really charges (hidden from its price list) and bills.
+    local_billing: LocalBilling = field(default_factory=LocalBilling)
+    #: Fetch and ingest the local cloud's FOCUS bill this often (0: never).
+    local_bill_interval_s: float = 300.0
+    #: Refit the cost model this often when history moved (and on new billing data).
+    refit_interval_s: float = 3600.0
+    #: The refit's priors and knobs (default: ``RefitSettings`` with the planner's
+    #: runtime pessimism as the runtime prior).
+    refit: RefitSettings | None = None
 
     @property
     def database_url(self) -> str:
@@ -62,3 +72,8 @@ class ServeConfig:
     @property
     def local_cloud_dir(self) -> Path:
         return self.data_dir / "local-cloud"
+
+    @property
+    def billing_dir(self) -> Path:
+        """Uploaded and fetched bills wait here while they are ingested."""
+        return self.data_dir / "billing"

@@ -11,8 +11,11 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from enum import StrEnum
+from typing import Any
 
 DEFAULT_TENANT = "default"
+#: The label naming a job's class (see :attr:`JobSpec.class_key`).
+CLASS_LABEL = "class"
 
 
 def utcnow() -> datetime:
@@ -76,6 +79,12 @@ class JobSpec:
     allowed_regions: tuple[str, ...] = ()
     checkpoint_interval: timedelta = timedelta(minutes=10)
     client_request_id: str = ""
+
+    @property
+    def class_key(self) -> str:
+        """The job's class for runtime statistics: its ``class`` label, else its command
+        line (jobs running the same command tend to misjudge their runtime alike)."""
+        return self.labels.get(CLASS_LABEL) or " ".join(self.command)
 
 
 @dataclass(frozen=True)
@@ -211,3 +220,17 @@ class JobExplanation:
     not_fitting: int = 0
     planned_at: datetime | None = None
     note: str = ""
+
+
+@dataclass(frozen=True)
+class CostModelVersion:
+    """One fitted cost model: parameters, accuracy on held-back data, and its inputs
+    (JSON documents, described in docs/costmodel.md)."""
+
+    version: int
+    created_at: datetime
+    #: What started the refit: ``schedule``, ``billing`` or ``manual``.
+    trigger: str
+    params: dict[str, Any]
+    accuracy: dict[str, Any]
+    inputs: dict[str, Any]

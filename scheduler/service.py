@@ -9,6 +9,7 @@ from datetime import datetime
 from adapters.base import CloudPort
 from adapters.faults import FaultyCloud
 from adapters.local import LocalCloudConfig, LocalNodeDriver, make_local_cloud
+from scheduler.api.admin_service import AdminService
 from scheduler.api.explain import PlanSnapshot
 from scheduler.api.job_service import JobService
 from scheduler.api.server import BindError, GrpcServer
@@ -16,10 +17,20 @@ from scheduler.api.worker_service import WorkerService
 from scheduler.clouds import real_cloud
 from scheduler.config import ServeConfig
 from scheduler.control import ControlLoop
+from scheduler.control.billing_feed import BillingFeed
+from scheduler.control.costmodel import CostModelKeeper
 from scheduler.control.launcher import Launcher
+from scheduler.costs import RefitSettings
 from scheduler.domain import utcnow
 from scheduler.offerings import OfferingCatalog
-from scheduler.store import AttemptStore, Database, JobStore
+from scheduler.store import (
+    AttemptStore,
+    BillingStore,
+    CostModelStore,
+    Database,
+    HistoryStore,
+    JobStore,
+)
 
 log = logging.getLogger(__name__)
 
@@ -34,6 +45,8 @@ class Service:
         self.db = Database(config.database_url)
         self.jobs = JobStore(self.db)
         self.attempts = AttemptStore(self.db)
+        self.billing = BillingStore(self.db)
+        self.models = CostModelStore(self.db)
         self.driver: LocalNodeDriver
         self.driver, local = make_local_cloud(
             LocalCloudConfig(
@@ -41,6 +54,7 @@ class Service:
                 vcpu_quota_per_region=config.local_vcpu_quota,
                 launch_delay_s=config.local_launch_delay_s,
                 preemption=config.preemption,
+                billing=config.local_billing,
             )
         )
         ports: list[CloudPort] = [local] if "local" in config.clouds else []
@@ -51,6 +65,29 @@ class Service:
             log.warning("fault injection is on: %s", faults)
         self.catalog = OfferingCatalog(ports)
         self.stopping = threading.Event()
+        self.keeper = CostModelKeeper(
+            HistoryStore(self.db),
+            self.billing,
+            self.models,
+            self.catalog,
+            clock=self._now,
+            interval_s=config.refit_interval_s,
+            settings=config.refit
+            or RefitSettings(runtime_prior_factor=config.control.runtime_pessimism),
+        )
+        self.feeds = []
+        if "local" in config.clouds and config.local_bill_interval_s > 0:
+            self.feeds.append(
+                BillingFeed(
+                    "local",
+                    lambda path, until: self.driver.ex_write_bill(path, until=until),
+                    self.billing,
+                    self.keeper,
+                    spool_dir=config.billing_dir,
+                    clock=self._now,
+                    interval_s=config.local_bill_interval_s,
+                )
+            )
         secret = self.attempts.secret("attempt-token-hmac")
         try:
             self.server = GrpcServer(
@@ -63,6 +100,13 @@ class Service:
                     secret=secret,
                     checkpoint_uri=config.checkpoints,
                     heartbeat_interval=config.heartbeat_interval,
+                    clock=self._now,
+                ),
+                AdminService(
+                    self.billing,
+                    self.models,
+                    self.keeper,
+                    spool_dir=config.billing_dir,
                     clock=self._now,
                 ),
             )
@@ -80,9 +124,14 @@ class Service:
             clock=self._now,
         )
         self.loop = ControlLoop(
-            self.attempts, self.catalog, self.launcher, settings=config.control, clock=self._now
+            self.attempts,
+            self.catalog,
+            self.launcher,
+            settings=config.control,
+            clock=self._now,
+            costs=self.keeper,
         )
-        self._thread: threading.Thread | None = None
+        self._threads: list[threading.Thread] = []
         self._stopped = False
 
     def _now(self) -> datetime:
@@ -99,10 +148,15 @@ class Service:
         """Serve the API; ``control_loop=False`` serves without planning (for tests)."""
         self.server.start()
         if control_loop:
-            self._thread = threading.Thread(
-                target=self.loop.run, args=(self.stopping,), name="control-loop", daemon=True
-            )
-            self._thread.start()
+            # Refits and bill fetches run beside the loop, never inside a planning tick.
+            targets = [("control-loop", self.loop.run), ("cost-model", self.keeper.run)]
+            targets += [(f"bill-{f.name}", f.run) for f in self.feeds]
+            for name, target in targets:
+                thread = threading.Thread(
+                    target=target, args=(self.stopping,), name=name, daemon=True
+                )
+                thread.start()
+                self._threads.append(thread)
         log.info("skybatch serving on %s (store %s)", self.address, self.config.database_url)
 
     def stop(self, grace_s: float = 5.0) -> None:
@@ -111,8 +165,9 @@ class Service:
             return
         self._stopped = True
         self.stopping.set()
-        if self._thread is not None:
-            self._thread.join(timeout=30)
+        self.keeper.wake()
+        for thread in self._threads:
+            thread.join(timeout=30)
         self.server.stop(grace_s)
         self.driver.close()
         self.db.close()

@@ -12,6 +12,7 @@ from scheduler.api.client import SkybatchClient
 from scheduler.config import ServeConfig
 from scheduler.control import ControlSettings
 from scheduler.service import Service
+from scheduler.store.engine import sqlite_url
 from tests.support.moto_server import MotoServer, start_moto_server
 
 ServiceFactory = Callable[..., Service]
@@ -20,6 +21,8 @@ ServiceFactory = Callable[..., Service]
 def serve_config(data_dir: Path, **overrides: object) -> ServeConfig:
     base: dict[str, object] = {
         "data_dir": data_dir,
+        # Explicit, so an exported SKYBATCH_DB_URL never points a test at a real store.
+        "db_url": sqlite_url(data_dir / "skybatch.db"),
         "bind": "127.0.0.1:0",
         "control": ControlSettings(
             tick_interval_s=0.3, restart_overhead_s=2, heartbeat_timeout_s=10

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping, Sequence
 from types import TracebackType
+from typing import Self
 
 import grpc
 
@@ -26,7 +27,7 @@ class SkybatchClient:
         self.metadata = ((TENANT_METADATA_KEY, tenant),) if tenant else ()
         self.timeout_s = timeout_s
 
-    def __enter__(self) -> SkybatchClient:
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(

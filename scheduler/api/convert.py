@@ -170,7 +170,7 @@ def event_to_pb(e: JobEvent) -> pb.JobEvent:
     )
 
 
-def _dt(t: Timestamp, present: bool) -> datetime | None:
+def from_ts(t: Timestamp, present: bool) -> datetime | None:
     return t.ToDatetime(tzinfo=UTC) if present else None
 
 
@@ -186,8 +186,8 @@ def attempt_from_pb(a: pb.Attempt, job_id: str) -> AttemptView:
         state=AttemptState(a.state),
         node_id=a.node_id,
         created_at=a.created_at.ToDatetime(tzinfo=UTC),
-        started_at=_dt(a.started_at, a.HasField("started_at")),
-        ended_at=_dt(a.ended_at, a.HasField("ended_at")),
+        started_at=from_ts(a.started_at, a.HasField("started_at")),
+        ended_at=from_ts(a.ended_at, a.HasField("ended_at")),
         exit_code=a.exit_code if a.HasField("ended_at") else None,
         preempted=a.preempted,
         progress=a.progress,
@@ -213,7 +213,7 @@ def job_from_pb(j: pb.Job) -> JobView:
         failures=j.failures,
         cost=Decimal(j.cost_usd or 0),
         exit_code=j.exit_code if state.terminal else None,
-        finished_at=_dt(j.finished_at, j.HasField("finished_at")),
+        finished_at=from_ts(j.finished_at, j.HasField("finished_at")),
         attempts=tuple(attempt_from_pb(a, j.id) for a in j.attempts),
     )
 
@@ -296,7 +296,7 @@ def explanation_from_pb(r: pb.ExplainJobResponse) -> JobExplanation:
         decision=PlanDecision(
             placed=d.placed,
             offering_id=d.offering_id,
-            start=_dt(d.start, d.HasField("start")),
+            start=from_ts(d.start, d.HasField("start")),
             expected_cost=Decimal(d.expected_cost_usd) if d.expected_cost_usd else None,
             reason=d.reason,
             late=d.late,
@@ -305,6 +305,6 @@ def explanation_from_pb(r: pb.ExplainJobResponse) -> JobExplanation:
         alternatives=tuple(option_from_pb(o) for o in r.alternatives),
         considered=r.considered,
         not_fitting=r.not_fitting,
-        planned_at=_dt(r.planned_at, r.HasField("planned_at")),
+        planned_at=from_ts(r.planned_at, r.HasField("planned_at")),
         note=r.note,
     )

@@ -1,4 +1,4 @@
-"""The gRPC server: job and worker services, health checking and reflection."""
+"""The gRPC server: job, worker and admin services, health checking and reflection."""
 
 from __future__ import annotations
 
@@ -8,7 +8,15 @@ import grpc
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 
-from scheduler.api.gen.skybatch.v1 import jobs_pb2, jobs_pb2_grpc, worker_pb2, worker_pb2_grpc
+from scheduler.api.admin_service import AdminService
+from scheduler.api.gen.skybatch.v1 import (
+    admin_pb2,
+    admin_pb2_grpc,
+    jobs_pb2,
+    jobs_pb2_grpc,
+    worker_pb2,
+    worker_pb2_grpc,
+)
 from scheduler.api.job_service import JobService
 from scheduler.api.worker_service import WorkerService
 from scheduler.errors import SkybatchError
@@ -24,7 +32,12 @@ class GrpcServer:
     """Owns the ``grpc.Server``; ``port`` is the bound one (useful with port 0)."""
 
     def __init__(
-        self, bind: str, jobs: JobService, workers: WorkerService, max_workers: int = 64
+        self,
+        bind: str,
+        jobs: JobService,
+        workers: WorkerService,
+        admin: AdminService | None = None,
+        max_workers: int = 64,
     ) -> None:
         self.server = grpc.server(
             futures.ThreadPoolExecutor(max_workers=max_workers, thread_name_prefix="grpc"),
@@ -36,16 +49,22 @@ class GrpcServer:
         )
         jobs_pb2_grpc.add_JobServiceServicer_to_server(jobs, self.server)  # type: ignore[no-untyped-call]
         worker_pb2_grpc.add_WorkerServiceServicer_to_server(workers, self.server)  # type: ignore[no-untyped-call]
+        services = [
+            jobs_pb2.DESCRIPTOR.services_by_name["JobService"].full_name,
+            worker_pb2.DESCRIPTOR.services_by_name["WorkerService"].full_name,
+        ]
+        if admin is not None:
+            admin_pb2_grpc.add_AdminServiceServicer_to_server(admin, self.server)  # type: ignore[no-untyped-call]
+            services.append(admin_pb2.DESCRIPTOR.services_by_name["AdminService"].full_name)
         self.health = health.HealthServicer()
         health_pb2_grpc.add_HealthServicer_to_server(self.health, self.server)
         names = (
-            jobs_pb2.DESCRIPTOR.services_by_name["JobService"].full_name,
-            worker_pb2.DESCRIPTOR.services_by_name["WorkerService"].full_name,
+            *services,
             health_pb2.DESCRIPTOR.services_by_name["Health"].full_name,
             reflection.SERVICE_NAME,
         )
         reflection.enable_server_reflection(names, self.server)
-        self._names = names[:2]
+        self._names = tuple(services)
         try:
             self.port = self.server.add_insecure_port(bind)
         except RuntimeError:

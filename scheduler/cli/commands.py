@@ -27,8 +27,7 @@ console = make_console()
 
 
 def client(args: argparse.Namespace) -> SkybatchClient:
-    address = args.server or os.environ.get("SKYBATCH_SERVER", DEFAULT_BIND)
-    return SkybatchClient(address, tenant=args.tenant or os.environ.get("SKYBATCH_TENANT", ""))
+    return SkybatchClient(server_address(args), tenant=tenant(args))
 
 
 def submit(args: argparse.Namespace) -> int:
@@ -146,11 +145,21 @@ def watch(args: argparse.Namespace) -> int:
     return 0
 
 
-def add_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    def common(p: argparse.ArgumentParser) -> None:
-        p.add_argument("--server", default="", help=f"host:port (SKYBATCH_SERVER, {DEFAULT_BIND})")
-        p.add_argument("--tenant", default="", help="tenant (SKYBATCH_TENANT, 'default')")
+def common(p: argparse.ArgumentParser) -> None:
+    """The options every client command takes: which server, as which tenant."""
+    p.add_argument("--server", default="", help=f"host:port (SKYBATCH_SERVER, {DEFAULT_BIND})")
+    p.add_argument("--tenant", default="", help="tenant (SKYBATCH_TENANT, 'default')")
 
+
+def server_address(args: argparse.Namespace) -> str:
+    return str(args.server or os.environ.get("SKYBATCH_SERVER", DEFAULT_BIND))
+
+
+def tenant(args: argparse.Namespace) -> str:
+    return str(args.tenant or os.environ.get("SKYBATCH_TENANT", ""))
+
+
+def add_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = sub.add_parser("submit", help="submit the job(s) of a YAML file ('-' = stdin)")
     p.add_argument("file", type=Path)
     common(p)

@@ -7,7 +7,7 @@ import sys
 
 import grpc
 
-from scheduler.cli import commands, demo, serve, solve
+from scheduler.cli import admin, commands, demo, serve, solve
 from scheduler.cli.render import make_console
 from scheduler.errors import InvalidArgument, SkybatchError
 
@@ -22,6 +22,7 @@ def parser() -> argparse.ArgumentParser:
     sub = p.add_subparsers(dest="command", required=True)
     serve.add_parser(sub)
     commands.add_parsers(sub)
+    admin.add_parsers(sub)
     demo.add_parser(sub)
     solve.add_parser(sub)
     return p

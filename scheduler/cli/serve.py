@@ -8,12 +8,13 @@ import os
 import signal
 import sys
 import threading
+from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from types import FrameType
 
 from adapters.clouds.config import env_list
 from adapters.faults import Faults, FaultsSyntaxError
-from adapters.local import PreemptionPolicy, ScheduledPreemption
+from adapters.local import LocalBilling, PreemptionPolicy, PriceRule, ScheduledPreemption
 from scheduler.clouds import check_names
 from scheduler.config import DEFAULT_BIND, ServeConfig, default_data_dir
 from scheduler.control import ControlSettings
@@ -68,6 +69,36 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
         help="testing/simulation: inject cloud API faults, e.g. "
         "'throttle=0.1,no-capacity=REGION[+REGION],seed=N' (SKYBATCH_FAULTS)",
     )
+    p.add_argument(
+        "--local-price",
+        action="append",
+        default=[],
+        metavar="REGION/TYPE/MARKET=MULT",
+        help="testing/what-if: the local cloud bills matching nodes at MULT x list price "
+        "(globs; e.g. 'europe-west4/n2-*/on-demand=0.7', a discount its price list hides)",
+    )
+    p.add_argument(
+        "--local-hazard",
+        action="append",
+        default=[],
+        metavar="REGION=RATE",
+        help="testing/what-if: true spot preemptions/hour in REGION (the offerings keep "
+        "advertising --preempt-rate)",
+    )
+    p.add_argument(
+        "--bill-interval",
+        type=float,
+        default=300.0,
+        metavar="SECONDS",
+        help="fetch and ingest the local cloud's FOCUS bill this often (0 = never)",
+    )
+    p.add_argument(
+        "--refit-interval",
+        type=float,
+        default=3600.0,
+        metavar="SECONDS",
+        help="refit the cost model this often when history moved (0 = only on new billing data)",
+    )
     p.add_argument("-v", "--verbose", action="store_true")
     p.set_defaults(func=run)
 
@@ -85,12 +116,47 @@ def _schedule(items: list[str]) -> tuple[ScheduledPreemption, ...]:
     return tuple(out)
 
 
+def _price_rules(items: list[str]) -> tuple[PriceRule, ...]:
+    out = []
+    for item in items:
+        pattern, sep, mult = item.rpartition("=")
+        parts = pattern.split("/")
+        if not sep or len(parts) != 3 or not all(parts):
+            raise InvalidArgument("--local-price", f"{item!r} is not REGION/TYPE/MARKET=MULT")
+        region, itype, market = parts
+        try:
+            out.append(PriceRule(region, itype, market, multiplier=Decimal(mult)))
+        except (InvalidOperation, ValueError) as exc:
+            raise InvalidArgument("--local-price", f"{item!r}: {exc}") from None
+    return tuple(out)
+
+
+def _hazards(items: list[str]) -> dict[str, float]:
+    out = {}
+    for item in items:
+        region, sep, rate = item.partition("=")
+        try:
+            out[region] = float(rate)
+        except ValueError:
+            raise InvalidArgument("--local-hazard", f"{item!r} is not REGION=RATE") from None
+        if not sep or not region:
+            raise InvalidArgument("--local-hazard", f"{item!r} is not REGION=RATE")
+    return out
+
+
 def config_from_args(args: argparse.Namespace) -> ServeConfig:
+    for flag, value in (
+        ("--bill-interval", args.bill_interval),
+        ("--refit-interval", args.refit_interval),
+    ):
+        if not value >= 0:
+            raise InvalidArgument(flag, "must be >= 0 seconds")
     try:
         policy = PreemptionPolicy(
             grace_s=args.grace,
             schedule=_schedule(args.preempt),
             hazard_per_hour=args.preempt_rate,
+            hazard_by_region=_hazards(args.local_hazard),
             time_scale=args.time_scale,
             seed=args.seed,
         )
@@ -116,6 +182,9 @@ def config_from_args(args: argparse.Namespace) -> ServeConfig:
         advertise=args.advertise,
         checkpoint_uri=args.checkpoints or os.environ.get("SKYBATCH_CHECKPOINTS", ""),
         faults=faults,
+        local_billing=LocalBilling(price_rules=_price_rules(args.local_price)),
+        local_bill_interval_s=args.bill_interval,
+        refit_interval_s=args.refit_interval,
     )
 
 

@@ -13,6 +13,7 @@ from collections.abc import Callable, Mapping
 from datetime import datetime
 
 from adapters.base import (
+    ATTEMPT_TAG,
     MANAGED_BY_TAG,
     MANAGED_BY_VALUE,
     CapacityError,
@@ -32,9 +33,6 @@ from scheduler.store import AttemptStore
 from scheduler.tokens import attempt_token
 
 log = logging.getLogger(__name__)
-
-
-ATTEMPT_TAG = "skybatch-attempt"
 
 
 def node_tags(job: JobView, attempt_id: str) -> dict[str, str]:

@@ -14,10 +14,12 @@ from dataclasses import dataclass
 from datetime import datetime
 
 import solver
+from scheduler.control.costmodel import CostModelKeeper
 from scheduler.control.launcher import Launcher
 from scheduler.control.planner import build_problem
 from scheduler.control.reconciler import Reconciler
 from scheduler.control.settings import ControlSettings
+from scheduler.costs import CostModel
 from scheduler.domain import JobState
 from scheduler.offerings import OfferingCatalog
 from scheduler.store import AttemptStore
@@ -34,6 +36,8 @@ class TickStats:
     planned: int
     plan_seconds: float
     gap: float
+    #: The cost-model version the plan was priced with (0: the catalog).
+    cost_model_version: int = 0
 
 
 class ControlLoop:
@@ -45,8 +49,12 @@ class ControlLoop:
         *,
         settings: ControlSettings,
         clock: Callable[[], datetime],
+        costs: CostModelKeeper | None = None,
     ) -> None:
         self.attempts = attempts
+        #: Where the planner's prices, hazards and runtime factors come from; without
+        #: one, the catalog as listed.
+        self.costs = costs
         self.catalog = catalog
         self.launcher = launcher
         self.reconciler = Reconciler(attempts, catalog, launcher, settings=settings, clock=clock)
@@ -73,6 +81,7 @@ class ControlLoop:
         if not pending:
             return TickStats(0, 0, 0.0, 0.0)
         now = self.clock()
+        version, model = self.costs.current() if self.costs else (0, CostModel.catalog())
         problem = build_problem(
             now=now,
             pending=pending,
@@ -82,6 +91,7 @@ class ControlLoop:
             live_jobs={j.id: j for j in self.attempts.jobs_in(*LIVE_STATES)},
             blocked=self.launcher.blocked_now(),
             settings=self.settings,
+            model=model,
         )
         started = time.perf_counter()
         plan = solver.solve(
@@ -103,7 +113,7 @@ class ControlLoop:
                 why = f"waiting: {d.reason}"
             if job.state_reason != why:
                 self.attempts.note_waiting(job.id, why, now)
-        return TickStats(len(pending), planned, elapsed, plan.gap)
+        return TickStats(len(pending), planned, elapsed, plan.gap, version)
 
     def run(self, stop: threading.Event) -> None:
         """Tick until ``stop`` is set; a failing tick is logged and the next one runs."""

@@ -10,6 +10,7 @@ from datetime import datetime, timedelta
 import solver
 from adapters.base import Market, Offering, QuotaLimit
 from scheduler.control.settings import ControlSettings
+from scheduler.costs import CostModel
 from scheduler.domain import JobView
 from scheduler.store import LiveAttempt
 
@@ -39,10 +40,17 @@ def solver_offering(o: Offering) -> solver.Offering:
     )
 
 
-def solver_job(job: JobView, settings: ControlSettings) -> solver.Job:
+def runtime_factor(job: JobView, model: CostModel, settings: ControlSettings) -> float:
+    """Pessimistic runtime / estimate for deadline safety: the cost model's upper
+    quantile for the job's class, else the configured pessimism."""
+    return model.runtime_factor(job.spec.class_key, settings.runtime_pessimism)
+
+
+def solver_job(job: JobView, settings: ControlSettings, model: CostModel) -> solver.Job:
     s = job.spec
     remaining = s.estimated_runtime.total_seconds() * (1.0 - job.checkpoint_progress)
     remaining = max(1.0, remaining)
+    pessimistic = max(remaining, remaining * runtime_factor(job, model, settings))
     return solver.Job(
         id=job.id,
         vcpus=s.resources.vcpus,
@@ -50,7 +58,7 @@ def solver_job(job: JobView, settings: ControlSettings) -> solver.Job:
         gpu_count=s.resources.gpu_count,
         gpu_type=s.resources.gpu_type,
         runtime_s=round(remaining),
-        runtime_p_s=round(remaining * settings.runtime_pessimism),
+        runtime_p_s=round(pessimistic),
         deadline=_epoch(s.deadline),
         earliest_start=0,
         spot_allowed=s.spot_allowed,
@@ -67,6 +75,7 @@ def hold_ends(
     live: Sequence[LiveAttempt],
     jobs: Mapping[str, JobView],
     settings: ControlSettings,
+    model: CostModel,
 ) -> dict[str, datetime]:
     """When each live attempt is expected to give its quota back: now plus what is left of
     its pessimistic runtime (plus a launch delay while it is still starting)."""
@@ -75,7 +84,7 @@ def hold_ends(
         job = jobs.get(la.attempt.job_id)
         if job is None:
             continue
-        left = job.spec.estimated_runtime * settings.runtime_pessimism
+        left = job.spec.estimated_runtime * max(1.0, runtime_factor(job, model, settings))
         left *= max(0.0, 1.0 - la.attempt.progress)
         if la.attempt.started_at is None:
             left += timedelta(seconds=settings.launch_timeout_s)
@@ -121,14 +130,18 @@ def build_problem(
     live_jobs: Mapping[str, JobView],
     blocked: set[str],
     settings: ControlSettings,
+    model: CostModel,
 ) -> solver.Problem:
+    """The planning problem. Offerings are priced by the cost model (effective prices,
+    learned hazards and launch delays); what is launched stays the catalog offering,
+    so attempts record list prices and the next refit compares against them."""
     usable = [o for o in offerings if o.id not in blocked]
     by_id = {o.id: o for o in offerings}
-    hold_until = hold_ends(now, live, live_jobs, settings)
+    hold_until = hold_ends(now, live, live_jobs, settings, model)
     return solver.Problem(
         now=_epoch(now),
-        jobs=tuple(solver_job(j, settings) for j in pending),
-        offerings=tuple(solver_offering(o) for o in usable),
+        jobs=tuple(solver_job(j, settings, model) for j in pending),
+        offerings=tuple(solver_offering(model.offering(o)) for o in usable),
         quota_pools=free_quota(
             quotas, live, by_id, now=now, hold_until=hold_until, settings=settings
         ),

@@ -5,7 +5,20 @@ SQLAlchemy URL by setting.
 """
 
 from scheduler.store.attempts import AttemptStore, LiveAttempt, RetryBudgets
+from scheduler.store.billing import BillingFile, BillingStore
+from scheduler.store.costmodels import CostModelStore
 from scheduler.store.database import Database
+from scheduler.store.history import HistoryStore
 from scheduler.store.jobs import JobStore
 
-__all__ = ["AttemptStore", "Database", "JobStore", "LiveAttempt", "RetryBudgets"]
+__all__ = [
+    "AttemptStore",
+    "BillingFile",
+    "BillingStore",
+    "CostModelStore",
+    "Database",
+    "HistoryStore",
+    "JobStore",
+    "LiveAttempt",
+    "RetryBudgets",
+]

@@ -100,6 +100,7 @@ class AttemptStore:
                 price_micros_per_hour=to_micros(placement.price_per_hour),
                 state=AttemptState.LAUNCHING.value,
                 created_at=now,
+                start_progress=job.checkpoint_progress,
             )
             s.add(row)
             transition(

@@ -117,6 +117,8 @@ class AttemptRow(SQLModel, table=True):
     progress: float = 0.0
     end_reason: str = ""
     cost_micros: int = Field(default=0, sa_type=BigInteger)
+    #: The job's checkpointed progress when this attempt started (work it did not redo).
+    start_progress: float = 0.0
 
 
 class NodeRow(SQLModel, table=True):
@@ -142,3 +144,76 @@ class SecretRow(SQLModel, table=True):
 
     name: str = Field(primary_key=True)
     value: str
+
+
+class BillingFileRow(SQLModel, table=True):
+    """One ingested billing file, by content. ``state`` is ``complete`` only once every
+    line is stored, so a crash mid-ingest is finished by ingesting the file again."""
+
+    __tablename__ = "billing_files"
+
+    sha256: str = Field(primary_key=True)
+    name: str
+    format: str
+    state: str
+    rows: int = 0
+    added: int = 0
+    matched: int = 0
+    currency: str = ""
+    #: Exact decimal text (FOCUS costs have more digits than micro-dollars).
+    billed_cost: str = "0"
+    period_start: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    period_end: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    source: str = ""
+    started_at: datetime = Field(sa_type=UTCDateTime)
+    completed_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+
+
+class BillingLineRow(SQLModel, table=True):
+    """A billed line item in FOCUS terms. ``key`` is the row's content hash (with its
+    occurrence in the file), so the same line ingested twice is stored once."""
+
+    __tablename__ = "billing_lines"
+    __table_args__ = (Index("ix_billing_lines_charge_start", "charge_period_start"),)
+
+    key: str = Field(primary_key=True)
+    file_sha256: str = Field(index=True)
+    source_row: int
+    provider: str
+    billing_account: str
+    sub_account: str | None = None
+    service: str | None = None
+    charge_category: str
+    charge_description: str | None = None
+    charge_period_start: datetime = Field(sa_type=UTCDateTime)
+    charge_period_end: datetime = Field(sa_type=UTCDateTime)
+    region: str | None = None
+    zone: str | None = None
+    resource_id: str | None = None
+    sku_id: str | None = None
+    instance_type: str | None = None
+    pricing_unit: str | None = None
+    pricing_quantity: float | None = None
+    consumed_quantity: float | None = None
+    currency: str
+    #: Exact decimal text, as billed.
+    billed_cost: str
+    effective_cost: str
+    list_cost: str | None = None
+    tags_json: str = "{}"
+    #: The attempt this line pays for, when it could be matched (tags, resource id).
+    attempt_id: str | None = Field(default=None, index=True)
+
+
+class CostModelRow(SQLModel, table=True):
+    """One fitted cost model. The newest version is the one the planner uses."""
+
+    __tablename__ = "cost_models"
+
+    version: int | None = Field(default=None, primary_key=True)
+    created_at: datetime = Field(sa_type=UTCDateTime)
+    #: What started the refit: ``schedule``, ``billing`` or ``manual``.
+    trigger: str
+    params_json: str
+    accuracy_json: str
+    inputs_json: str

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sqlite3
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
@@ -10,7 +11,7 @@ import pytest
 from sqlalchemy import text
 
 from scheduler.domain import AttemptState, JobSpec, JobState, Placement
-from scheduler.store import AttemptStore, Database, JobStore, RetryBudgets
+from scheduler.store import AttemptStore, Database, HistoryStore, JobStore, RetryBudgets
 from scheduler.store.tables import JobRow
 
 T0 = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
@@ -137,3 +138,19 @@ def test_cancelled_job_nodes_are_terminated_and_its_attempt_closed(db: Database)
     job = JobStore(db).get(None, job_id)
     assert job.state is JobState.CANCELLED
     assert job.attempts[0].state is AttemptState.CANCELLED and cloud == "local"
+
+
+def test_a_database_from_before_a_new_column_gets_it_with_its_default(tmp_path: Path) -> None:
+    path = tmp_path / "old.db"
+    Database(f"sqlite:///{path}").close()
+    with sqlite3.connect(path) as conn:  # as an older skybatch left it
+        conn.execute("ALTER TABLE attempts DROP COLUMN start_progress")
+        conn.execute(
+            "INSERT INTO attempts (id, job_id, number, cloud, region, zone, instance_type,"
+            " market, price_micros_per_hour, state, node_id, created_at, preempted, progress,"
+            " end_reason, cost_micros) VALUES ('a-1', 'j', 1, 'local', 'r', 'z', 't', 'spot',"
+            " 1, 'SUCCEEDED', '', '2026-11-26 12:00:00', 0, 1.0, '', 0)"
+        )
+    db = Database(f"sqlite:///{path}")
+    frame = HistoryStore(db).attempts_frame()
+    assert frame["start_progress"].tolist() == [0.0]

@@ -1,0 +1,154 @@
+import datetime
+
+from google.protobuf import timestamp_pb2 as _timestamp_pb2
+from google.protobuf.internal import containers as _containers
+from google.protobuf import descriptor as _descriptor
+from google.protobuf import message as _message
+from collections.abc import Iterable as _Iterable, Mapping as _Mapping
+from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
+
+DESCRIPTOR: _descriptor.FileDescriptor
+
+class BillingFileHeader(_message.Message):
+    __slots__ = ("name", "size_bytes", "source")
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    SIZE_BYTES_FIELD_NUMBER: _ClassVar[int]
+    SOURCE_FIELD_NUMBER: _ClassVar[int]
+    name: str
+    size_bytes: int
+    source: str
+    def __init__(self, name: _Optional[str] = ..., size_bytes: _Optional[int] = ..., source: _Optional[str] = ...) -> None: ...
+
+class IngestBillingChunk(_message.Message):
+    __slots__ = ("header", "data")
+    HEADER_FIELD_NUMBER: _ClassVar[int]
+    DATA_FIELD_NUMBER: _ClassVar[int]
+    header: BillingFileHeader
+    data: bytes
+    def __init__(self, header: _Optional[_Union[BillingFileHeader, _Mapping]] = ..., data: _Optional[bytes] = ...) -> None: ...
+
+class UnmatchedGroup(_message.Message):
+    __slots__ = ("name", "lines", "billed_cost_usd")
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    LINES_FIELD_NUMBER: _ClassVar[int]
+    BILLED_COST_USD_FIELD_NUMBER: _ClassVar[int]
+    name: str
+    lines: int
+    billed_cost_usd: str
+    def __init__(self, name: _Optional[str] = ..., lines: _Optional[int] = ..., billed_cost_usd: _Optional[str] = ...) -> None: ...
+
+class IngestBillingResponse(_message.Message):
+    __slots__ = ("name", "sha256", "format", "rows", "added", "matched", "billed_cost_usd", "matched_cost_usd", "period_start", "period_end", "already_ingested", "unmatched")
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    SHA256_FIELD_NUMBER: _ClassVar[int]
+    FORMAT_FIELD_NUMBER: _ClassVar[int]
+    ROWS_FIELD_NUMBER: _ClassVar[int]
+    ADDED_FIELD_NUMBER: _ClassVar[int]
+    MATCHED_FIELD_NUMBER: _ClassVar[int]
+    BILLED_COST_USD_FIELD_NUMBER: _ClassVar[int]
+    MATCHED_COST_USD_FIELD_NUMBER: _ClassVar[int]
+    PERIOD_START_FIELD_NUMBER: _ClassVar[int]
+    PERIOD_END_FIELD_NUMBER: _ClassVar[int]
+    ALREADY_INGESTED_FIELD_NUMBER: _ClassVar[int]
+    UNMATCHED_FIELD_NUMBER: _ClassVar[int]
+    name: str
+    sha256: str
+    format: str
+    rows: int
+    added: int
+    matched: int
+    billed_cost_usd: str
+    matched_cost_usd: str
+    period_start: _timestamp_pb2.Timestamp
+    period_end: _timestamp_pb2.Timestamp
+    already_ingested: bool
+    unmatched: _containers.RepeatedCompositeFieldContainer[UnmatchedGroup]
+    def __init__(self, name: _Optional[str] = ..., sha256: _Optional[str] = ..., format: _Optional[str] = ..., rows: _Optional[int] = ..., added: _Optional[int] = ..., matched: _Optional[int] = ..., billed_cost_usd: _Optional[str] = ..., matched_cost_usd: _Optional[str] = ..., period_start: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., period_end: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., already_ingested: _Optional[bool] = ..., unmatched: _Optional[_Iterable[_Union[UnmatchedGroup, _Mapping]]] = ...) -> None: ...
+
+class IngestBillingProgress(_message.Message):
+    __slots__ = ("phase", "rows_done", "rows_total")
+    PHASE_FIELD_NUMBER: _ClassVar[int]
+    ROWS_DONE_FIELD_NUMBER: _ClassVar[int]
+    ROWS_TOTAL_FIELD_NUMBER: _ClassVar[int]
+    phase: str
+    rows_done: int
+    rows_total: int
+    def __init__(self, phase: _Optional[str] = ..., rows_done: _Optional[int] = ..., rows_total: _Optional[int] = ...) -> None: ...
+
+class IngestBillingUpdate(_message.Message):
+    __slots__ = ("progress", "report")
+    PROGRESS_FIELD_NUMBER: _ClassVar[int]
+    REPORT_FIELD_NUMBER: _ClassVar[int]
+    progress: IngestBillingProgress
+    report: IngestBillingResponse
+    def __init__(self, progress: _Optional[_Union[IngestBillingProgress, _Mapping]] = ..., report: _Optional[_Union[IngestBillingResponse, _Mapping]] = ...) -> None: ...
+
+class CostModel(_message.Message):
+    __slots__ = ("version", "created_at", "trigger", "params_json", "accuracy_json", "inputs_json")
+    VERSION_FIELD_NUMBER: _ClassVar[int]
+    CREATED_AT_FIELD_NUMBER: _ClassVar[int]
+    TRIGGER_FIELD_NUMBER: _ClassVar[int]
+    PARAMS_JSON_FIELD_NUMBER: _ClassVar[int]
+    ACCURACY_JSON_FIELD_NUMBER: _ClassVar[int]
+    INPUTS_JSON_FIELD_NUMBER: _ClassVar[int]
+    version: int
+    created_at: _timestamp_pb2.Timestamp
+    trigger: str
+    params_json: str
+    accuracy_json: str
+    inputs_json: str
+    def __init__(self, version: _Optional[int] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., trigger: _Optional[str] = ..., params_json: _Optional[str] = ..., accuracy_json: _Optional[str] = ..., inputs_json: _Optional[str] = ...) -> None: ...
+
+class GetCostModelRequest(_message.Message):
+    __slots__ = ("version",)
+    VERSION_FIELD_NUMBER: _ClassVar[int]
+    version: int
+    def __init__(self, version: _Optional[int] = ...) -> None: ...
+
+class ListCostModelsRequest(_message.Message):
+    __slots__ = ("limit",)
+    LIMIT_FIELD_NUMBER: _ClassVar[int]
+    limit: int
+    def __init__(self, limit: _Optional[int] = ...) -> None: ...
+
+class ListCostModelsResponse(_message.Message):
+    __slots__ = ("models",)
+    MODELS_FIELD_NUMBER: _ClassVar[int]
+    models: _containers.RepeatedCompositeFieldContainer[CostModel]
+    def __init__(self, models: _Optional[_Iterable[_Union[CostModel, _Mapping]]] = ...) -> None: ...
+
+class RefitCostModelRequest(_message.Message):
+    __slots__ = ()
+    def __init__(self) -> None: ...
+
+class DiffCostModelsRequest(_message.Message):
+    __slots__ = ("from_version", "to_version")
+    FROM_VERSION_FIELD_NUMBER: _ClassVar[int]
+    TO_VERSION_FIELD_NUMBER: _ClassVar[int]
+    from_version: int
+    to_version: int
+    def __init__(self, from_version: _Optional[int] = ..., to_version: _Optional[int] = ...) -> None: ...
+
+class ParamChange(_message.Message):
+    __slots__ = ("key", "old_value", "new_value", "added", "removed")
+    KEY_FIELD_NUMBER: _ClassVar[int]
+    OLD_VALUE_FIELD_NUMBER: _ClassVar[int]
+    NEW_VALUE_FIELD_NUMBER: _ClassVar[int]
+    ADDED_FIELD_NUMBER: _ClassVar[int]
+    REMOVED_FIELD_NUMBER: _ClassVar[int]
+    key: str
+    old_value: float
+    new_value: float
+    added: bool
+    removed: bool
+    def __init__(self, key: _Optional[str] = ..., old_value: _Optional[float] = ..., new_value: _Optional[float] = ..., added: _Optional[bool] = ..., removed: _Optional[bool] = ...) -> None: ...
+
+class DiffCostModelsResponse(_message.Message):
+    __slots__ = ("from_version", "to_version", "changes")
+    FROM_VERSION_FIELD_NUMBER: _ClassVar[int]
+    TO_VERSION_FIELD_NUMBER: _ClassVar[int]
+    CHANGES_FIELD_NUMBER: _ClassVar[int]
+    from_version: int
+    to_version: int
+    changes: _containers.RepeatedCompositeFieldContainer[ParamChange]
+    def __init__(self, from_version: _Optional[int] = ..., to_version: _Optional[int] = ..., changes: _Optional[_Iterable[_Union[ParamChange, _Mapping]]] = ...) -> None: ...
