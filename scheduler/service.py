@@ -75,8 +75,10 @@ class Service:
             settings=config.refit
             or RefitSettings(runtime_prior_factor=config.control.runtime_pessimism),
         )
-        self.feeds = []
-        if "local" in config.clouds and config.local_bill_interval_s > 0:
+        #: Bill fetchers (the local cloud's); each fetches on its own thread when its
+        #: interval is positive, and on demand (``fetch()``) always.
+        self.feeds: list[BillingFeed] = []
+        if "local" in config.clouds:
             self.feeds.append(
                 BillingFeed(
                     "local",
@@ -150,7 +152,7 @@ class Service:
         if control_loop:
             # Refits and bill fetches run beside the loop, never inside a planning tick.
             targets = [("control-loop", self.loop.run), ("cost-model", self.keeper.run)]
-            targets += [(f"bill-{f.name}", f.run) for f in self.feeds]
+            targets += [(f"bill-{f.name}", f.run) for f in self.feeds if f.interval_s > 0]
             for name, target in targets:
                 thread = threading.Thread(
                     target=target, args=(self.stopping,), name=name, daemon=True
