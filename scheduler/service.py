@@ -9,9 +9,11 @@ from datetime import datetime
 from adapters.base import CloudPort
 from adapters.faults import FaultyCloud
 from adapters.local import LocalCloudConfig, LocalNodeDriver, make_local_cloud
+from scheduler.analysis import offering_price_table
 from scheduler.api.admin_service import AdminService
 from scheduler.api.explain import PlanSnapshot
 from scheduler.api.job_service import JobService
+from scheduler.api.report_service import ReportService
 from scheduler.api.server import BindError, GrpcServer
 from scheduler.api.worker_service import WorkerService
 from scheduler.clouds import real_cloud
@@ -110,6 +112,9 @@ class Service:
                     self.keeper,
                     spool_dir=config.billing_dir,
                     clock=self._now,
+                ),
+                reports=ReportService(
+                    self.db, lambda: offering_price_table(self.catalog.offerings())
                 ),
             )
         except BindError:

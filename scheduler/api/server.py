@@ -1,4 +1,4 @@
-"""The gRPC server: job, worker and admin services, health checking and reflection."""
+"""The gRPC server: job, worker, admin and report services, health checking and reflection."""
 
 from __future__ import annotations
 
@@ -14,10 +14,13 @@ from scheduler.api.gen.skybatch.v1 import (
     admin_pb2_grpc,
     jobs_pb2,
     jobs_pb2_grpc,
+    reports_pb2,
+    reports_pb2_grpc,
     worker_pb2,
     worker_pb2_grpc,
 )
 from scheduler.api.job_service import JobService
+from scheduler.api.report_service import ReportService
 from scheduler.api.worker_service import WorkerService
 from scheduler.errors import SkybatchError
 
@@ -37,6 +40,7 @@ class GrpcServer:
         jobs: JobService,
         workers: WorkerService,
         admin: AdminService | None = None,
+        reports: ReportService | None = None,
         max_workers: int = 64,
     ) -> None:
         self.server = grpc.server(
@@ -56,6 +60,9 @@ class GrpcServer:
         if admin is not None:
             admin_pb2_grpc.add_AdminServiceServicer_to_server(admin, self.server)  # type: ignore[no-untyped-call]
             services.append(admin_pb2.DESCRIPTOR.services_by_name["AdminService"].full_name)
+        if reports is not None:
+            reports_pb2_grpc.add_ReportServiceServicer_to_server(reports, self.server)  # type: ignore[no-untyped-call]
+            services.append(reports_pb2.DESCRIPTOR.services_by_name["ReportService"].full_name)
         self.health = health.HealthServicer()
         health_pb2_grpc.add_HealthServicer_to_server(self.health, self.server)
         names = (

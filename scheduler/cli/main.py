@@ -7,7 +7,7 @@ import sys
 
 import grpc
 
-from scheduler.cli import admin, commands, demo, serve, solve
+from scheduler.cli import admin, commands, demo, report, serve, solve
 from scheduler.cli.render import make_console
 from scheduler.errors import InvalidArgument, SkybatchError
 
@@ -23,6 +23,7 @@ def parser() -> argparse.ArgumentParser:
     serve.add_parser(sub)
     commands.add_parsers(sub)
     admin.add_parsers(sub)
+    report.add_parsers(sub)
     demo.add_parser(sub)
     solve.add_parser(sub)
     return p
