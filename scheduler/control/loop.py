@@ -70,6 +70,10 @@ class ControlLoop:
         return self.last_tick[1] if self.last_tick else None
 
     def tick(self) -> TickStats:
+        # Nodes of attempts that ended since the last tick go first: the planner counts
+        # their quota as free, and a launch into quota the cloud still counts as held
+        # would be refused (and its offering blocked for a cooldown).
+        self.reconciler.terminate_finished()
         stats = self.plan()
         self.launcher.launch_planned()
         self.reconciler.reconcile()

@@ -72,14 +72,14 @@ class Reconciler:
             # attempts now would take every one of them for lost. The others go on.
             if la.attempt.placement.cloud not in failed:
                 self._check(la, by_id, by_attempt)
-        self._terminate_finished()
+        self.terminate_finished()
         live_ids = {la.attempt.id for la in self.attempts.live_attempts()}
         known = self.attempts.known_node_ids()
         for node in by_id.values():
             if node.status in _GONE or attempt_of(node.tags) in live_ids:
                 continue
             if node.node_id in known:
-                continue  # ours and recorded: _terminate_finished deals with it
+                continue  # ours and recorded: terminate_finished deals with it
             log.warning(
                 "orphan node %s (attempt %s): terminating",
                 node.node_id,
@@ -125,7 +125,7 @@ class Reconciler:
             self.attempts.node_terminated(att.node_id, now)
             return
         if la.job_state.terminal:
-            return  # _terminate_finished stops the node
+            return  # terminate_finished stops the node
         last = att.last_heartbeat or la.launched_at or att.created_at
         limit = (
             self.settings.heartbeat_timeout_s
@@ -142,7 +142,8 @@ class Reconciler:
             self.attempts.node_lost(att.id, preempted=False, reason="heartbeats stopped", now=now)
             self._terminate(att.placement.cloud, att.node_id)
 
-    def _terminate_finished(self) -> None:
+    def terminate_finished(self) -> None:
+        """Terminate the nodes of attempts that ended (idempotent; a failure retries)."""
         for cloud, node_id in self.attempts.nodes_to_terminate():
             self._terminate(cloud, node_id)
 
