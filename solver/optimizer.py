@@ -222,6 +222,7 @@ def _seed(inst: Instance, warm: WarmStart | None) -> Columns:
         by_sig = {sig: k for k, cls in enumerate(inst.classes) for sig in cls.signatures}
         o_index = {oid: o for o, oid in enumerate(inst.offering_ids)}
         slot_s, now = inst.problem.slot_s, inst.problem.now
+        kept: set[tuple[int, int, int]] = set()
         for sig, oid, start in warm.columns:
             k_or_none = by_sig.get(sig)
             o = o_index.get(oid)
@@ -231,9 +232,13 @@ def _seed(inst: Instance, warm: WarmStart | None) -> Columns:
             cls = inst.classes[k_or_none]
             pos = np.flatnonzero(cls.offs == o)
             if tt < inst.T and pos.size and cls.feasible[pos[0], tt]:
-                c.append(k_or_none)
-                i.append(int(pos[0]))
-                t.append(tt)
+                kept.add((k_or_none, int(pos[0]), tt))
+        # In index order: a frozenset iterates in an order that changes from process to
+        # process (string hashing), and the LP's column order can change its answer.
+        for k, ii, tt in sorted(kept):
+            c.append(k)
+            i.append(ii)
+            t.append(tt)
     arr = [np.asarray(v, dtype=np.int64) for v in (c, i, t)]
     return Columns.empty().add(*arr)
 
