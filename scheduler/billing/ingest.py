@@ -1,11 +1,14 @@
 """Ingest one billing file into the store.
 
 1. Hash the file: a file already ingested completely is a no-op.
-2. Validate all of it (``summarize_bill``) before storing anything: a bad file is
-   refused with the column and row of every problem, and nothing of it is stored.
-3. Store its lines chunk by chunk, each matched to an attempt where it can be; lines
-   already stored (same content key) are skipped, so running it twice adds nothing.
-4. Mark the file complete and report what matched and what did not.
+2. Record it as ``ingesting`` and read it once, chunk by chunk: each chunk is
+   validated, matched to attempts where it can be, and stored (lines already stored,
+   same content key, are skipped, so running it twice adds nothing).
+3. A bad chunk stops the ingest: the lines this file added are deleted again, and the
+   whole file is checked once more so the error names every problem by column and
+   row. Nothing of a bad file stays.
+4. Otherwise the file turns ``complete`` (only complete files feed the cost model),
+   and the report says what matched and what did not.
 """
 
 from __future__ import annotations
@@ -22,11 +25,17 @@ from typing import Any
 
 import pandas as pd
 
-from adapters.billing import iter_bill, summarize_bill
+from adapters.billing import (
+    DEFAULT_CHUNK_ROWS,
+    BillingFileError,
+    bill_format,
+    iter_bill,
+    summarize_bill,
+)
 from scheduler.billing.match import match_attempts
-from scheduler.store import BillingStore
+from scheduler.store import BillingStore, FileTotals
 
-#: Called with (rows done, rows in the file) as the lines go in.
+#: Called with (rows done, rows in the file or 0 when not known yet) as lines go in.
 Progress = Callable[[int, int], None]
 
 
@@ -122,36 +131,54 @@ def ingest_file(
     source: str = "",
     name: str | None = None,
     progress: Progress | None = None,
+    chunk_rows: int = DEFAULT_CHUNK_ROWS,
 ) -> IngestReport:
     """Ingest ``path`` (see the module docstring). Raises ``BillingFileError`` for a
     file that is not a valid bill; nothing of it is stored then."""
     sha = file_sha256(path)
-    display = name or path.name
     done = store.file(sha)
     if done is not None and done.state == "complete":
         return _report(store, done.sha256, already=True)
-    summary = summarize_bill(path)
-    store.begin_file(
-        sha256=sha,
-        name=display,
-        format=str(summary.format),
-        rows=summary.rows,
-        currency=summary.currency,
-        billed_cost=summary.billed_cost,
-        period=(summary.charge_period_start, summary.charge_period_end),
-        source=source,
-        now=now,
-    )
+    fmt = bill_format(path)  # a file that is no bill at all is refused before anything
+    store.begin_file(sha256=sha, name=name or path.name, format=str(fmt), source=source, now=now)
+    try:
+        totals = _store_lines(store, path, sha, progress, chunk_rows)
+    except BillingFileError as first:
+        store.discard_file(sha)
+        # The first bad chunk stopped the ingest; name every problem of the file.
+        summarize_bill(path)
+        raise first from None
+    except BaseException:
+        store.discard_file(sha)
+        raise
+    store.complete_file(sha, totals=totals, now=now)
+    return _report(store, sha, already=False)
+
+
+def _store_lines(
+    store: BillingStore, path: Path, sha: str, progress: Progress | None, chunk_rows: int
+) -> FileTotals:
+    """One pass: every chunk is checked (``iter_bill`` raises on a bad one), matched and
+    stored; the file's totals are added up on the way."""
     attempts, nodes = store.attempt_index()
-    seen = added = 0
-    for chunk in iter_bill(path):
+    rows = added = 0
+    billed = Decimal(0)
+    currency = ""
+    first: datetime | None = None
+    last: datetime | None = None
+    for chunk in iter_bill(path, chunk_rows=chunk_rows):
         matched = match_attempts(chunk, attempts, nodes)
         added += store.add_lines(line_columns(chunk, sha, matched))
-        seen += len(chunk)
+        rows += len(chunk)
+        billed += sum(chunk["BilledCost"].tolist(), Decimal(0))
+        currency = currency or str(chunk["BillingCurrency"].iloc[0])
+        lo = chunk["ChargePeriodStart"].min().to_pydatetime()
+        hi = chunk["ChargePeriodEnd"].max().to_pydatetime()
+        first = lo if first is None else min(first, lo)
+        last = hi if last is None else max(last, hi)
         if progress is not None:
-            progress(seen, summary.rows)
-    store.complete_file(sha, added=added, now=now)
-    return _report(store, sha, already=False)
+            progress(rows, 0)
+    return FileTotals(rows, added, currency, billed, first, last)
 
 
 def _report(store: BillingStore, sha: str, *, already: bool) -> IngestReport:

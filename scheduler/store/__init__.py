@@ -5,7 +5,7 @@ SQLAlchemy URL by setting.
 """
 
 from scheduler.store.attempts import AttemptStore, LiveAttempt, RetryBudgets
-from scheduler.store.billing import BillingFile, BillingStore
+from scheduler.store.billing import BillingFile, BillingStore, FileTotals
 from scheduler.store.costmodels import CostModelStore
 from scheduler.store.database import Database
 from scheduler.store.history import HistoryStore
@@ -17,6 +17,7 @@ __all__ = [
     "BillingStore",
     "CostModelStore",
     "Database",
+    "FileTotals",
     "HistoryStore",
     "JobStore",
     "LiveAttempt",

@@ -15,7 +15,7 @@ from decimal import Decimal
 from typing import Any
 
 import pandas as pd
-from sqlalchemy import func, insert
+from sqlalchemy import delete, func, insert
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import col, select
 
@@ -24,6 +24,19 @@ from scheduler.store.tables import AttemptRow, BillingFileRow, BillingLineRow, N
 
 COMPLETE = "complete"
 INGESTING = "ingesting"
+
+
+@dataclass(frozen=True)
+class FileTotals:
+    """What one pass over a bill added up."""
+
+    rows: int
+    #: Lines stored by this ingest (not already known).
+    added: int
+    currency: str
+    billed_cost: Decimal
+    period_start: datetime | None
+    period_end: datetime | None
 
 
 @dataclass(frozen=True)
@@ -103,17 +116,7 @@ class BillingStore:
             return [_file(r) for r in rows]
 
     def begin_file(
-        self,
-        *,
-        sha256: str,
-        name: str,
-        format: str,
-        rows: int,
-        currency: str,
-        billed_cost: Decimal,
-        period: tuple[datetime | None, datetime | None],
-        source: str,
-        now: datetime,
+        self, *, sha256: str, name: str, format: str, source: str, now: datetime
     ) -> bool:
         """Record a file as being ingested. False when it is already complete."""
         with self.db.write() as s:
@@ -124,20 +127,25 @@ class BillingStore:
                 row = BillingFileRow(
                     sha256=sha256, name=name, format=format, state=INGESTING, started_at=now
                 )
-            row.name, row.format, row.rows, row.currency = name, format, rows, currency
-            row.billed_cost = str(billed_cost)
-            row.period_start, row.period_end = period
-            row.source = source
+            row.name, row.format, row.source = name, format, source
             s.add(row)
             return True
 
-    def complete_file(self, sha256: str, *, added: int, now: datetime) -> BillingFile:
-        """Mark the file complete: ``added`` lines were new; count those matched."""
+    def discard_file(self, sha256: str) -> None:
+        """Forget an ingest that failed: the file's row and the lines it added."""
+        with self.db.write() as s:
+            s.execute(delete(BillingLineRow).where(col(BillingLineRow.file_sha256) == sha256))
+            s.execute(delete(BillingFileRow).where(col(BillingFileRow.sha256) == sha256))
+
+    def complete_file(self, sha256: str, *, totals: FileTotals, now: datetime) -> BillingFile:
+        """Mark the file complete with its totals; count its lines that matched."""
         with self.db.write() as s:
             row = s.get(BillingFileRow, sha256)
             if row is None:
                 raise KeyError(sha256)
-            row.added = added
+            row.rows, row.added, row.currency = totals.rows, totals.added, totals.currency
+            row.billed_cost = format(totals.billed_cost, "f")
+            row.period_start, row.period_end = totals.period_start, totals.period_end
             row.matched = s.exec(
                 select(func.count()).where(
                     col(BillingLineRow.file_sha256) == sha256,

@@ -8,7 +8,14 @@ from pathlib import Path
 
 from scheduler.analysis import attempt_spend, costliest_jobs, load_store
 from scheduler.domain import JobSpec, Placement
-from scheduler.store import AttemptStore, BillingStore, CostModelStore, Database, JobStore
+from scheduler.store import (
+    AttemptStore,
+    BillingStore,
+    CostModelStore,
+    Database,
+    FileTotals,
+    JobStore,
+)
 from tests.unit.scheduler.analysis.synth import T0
 
 PLACE = Placement(
@@ -42,37 +49,35 @@ def fill(db: Database) -> tuple[str, str]:
         sha256="f" * 64,
         name="bill.csv",
         format="focus",
-        rows=1,
-        currency="USD",
-        billed_cost=Decimal("0.0165"),
-        period=(T0, T0 + timedelta(hours=1)),
         source="test",
         now=T0,
     )
     billing.add_lines(
-        [
-            {
-                "key": "line-1",
-                "file_sha256": "f" * 64,
-                "source_row": 1,
-                "provider": "local cloud",
-                "billing_account": "acct",
-                "charge_category": "Usage",
-                "charge_period_start": T0,
-                "charge_period_end": T0 + timedelta(hours=1),
-                "region": "us-central1",
-                "pricing_unit": "Hours",
-                "pricing_quantity": 0.5,
-                "currency": "USD",
-                "billed_cost": "0.0165000000001",
-                "effective_cost": "0.0165000000001",
-                "list_cost": "0.018",
-                "tags_json": "{}",
-                "attempt_id": att.id,
-            }
-        ]
+        {
+            "key": ["line-1"],
+            "file_sha256": ["f" * 64],
+            "source_row": [1],
+            "provider": ["local cloud"],
+            "billing_account": ["acct"],
+            "charge_category": ["Usage"],
+            "charge_period_start": [T0],
+            "charge_period_end": [T0 + timedelta(hours=1)],
+            "region": ["us-central1"],
+            "pricing_unit": ["Hours"],
+            "pricing_quantity": [0.5],
+            "currency": ["USD"],
+            "billed_cost": ["0.0165000000001"],
+            "effective_cost": ["0.0165000000001"],
+            "list_cost": ["0.018"],
+            "tags_json": ["{}"],
+            "attempt_id": [att.id],
+        }
     )
-    billing.complete_file("f" * 64, added=1, now=T0)
+    billing.complete_file(
+        "f" * 64,
+        totals=FileTotals(1, 1, "USD", Decimal("0.0165000000001"), T0, T0 + timedelta(hours=1)),
+        now=T0,
+    )
     models = CostModelStore(db)
     for trigger in ("billing", "manual"):
         models.save(params={"schema": 1}, accuracy={}, inputs={}, trigger=trigger, now=T0)
