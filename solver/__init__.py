@@ -16,13 +16,26 @@ slack still covers one preemption and an on-demand fallback. As slack runs out t
 spot columns vanish and the job moves to on-demand (the "Uniform Progress" rule of
 "Can't Be Late", NSDI'24, applied across every cloud, region and pool at once).
 
+A job running now (``Job.running_on``) keeps its node in the column on that
+offering in slot 0: no launch delay there, only what is left of the node's own
+launch (``running_since``); every other column launches afresh.
+
+A spot-allowed job with a :class:`~solver.model.SpotOutlook` (how spot capacity for
+it comes and goes: an age-structured chain) has its columns priced instead by their
+expected cost to finish, from a finite-horizon decision process over that chain
+(wait / keep the node / start spot / start on-demand; :mod:`solver.outlook`): slot-0
+columns at the value of starting (or keeping) that market now, later slots at the
+value of waiting, each plus what sets its offering apart from the cheapest one of
+its market. Without an outlook the solver knows only the present, as below.
+
 Variables:
     x[c,o,s] >= 0 integer    jobs of class c started on o in slot s
     u[c]     >= 0 integer    jobs of class c left unplaced this tick
 
 Objective (micro-dollars):
     min  sum cost[c,o,s] * x[c,o,s] + penalty * sum u[c]
-    cost = compute + launch + rework + egress, at the mean price over the slots run:
+    cost = compute + launch + rework + egress, at the mean price over the slots run
+           (jobs with a spot outlook: the expected cost to finish, see above):
         compute = price x runtime;  launch = price x launch delay;
         rework  = price x hazard x runtime x (checkpoint interval / 2 + restart)  (spot)
         egress  = data GB x $/GB from the data's location to the offering's region
@@ -63,6 +76,7 @@ from solver.model import (
     Plan,
     Problem,
     QuotaPool,
+    SpotOutlook,
     Unplaced,
     WarmStart,
 )
@@ -84,6 +98,7 @@ __all__ = [
     "Plan",
     "Problem",
     "QuotaPool",
+    "SpotOutlook",
     "Unplaced",
     "WarmStart",
     "explain",

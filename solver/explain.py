@@ -28,7 +28,15 @@ from enum import StrEnum
 import numpy as np
 
 from solver.capacity import EPS, Residual
-from solver.instance import BOOL, I64, Instance, JobClass, compile_problem, cost_parts
+from solver.instance import (
+    BOOL,
+    I64,
+    Instance,
+    JobClass,
+    compile_problem,
+    cost_parts,
+    start_delay,
+)
 from solver.model import CostBreakdown, Decision, Job, Market, Plan, Problem
 from solver.money import from_micros
 
@@ -248,7 +256,8 @@ class _View:
         if job.earliest_start >= self.inst.problem.horizon_end:
             return "may not start within the planning horizon"
         launch = int(self.inst.launch_s[int(self.cls.offs[i])])
-        end = self.inst.slot_start(t) + launch + job.runtime_p_s
+        delay = int(start_delay(self.inst, [job], self.cls.offs)[0, i, t])
+        end = self.inst.slot_start(t) + delay + job.runtime_p_s
         text = "cannot finish by the deadline at its pessimistic runtime"
         if spot:
             end += job.checkpoint_interval_s + job.restart_overhead_s + launch

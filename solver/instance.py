@@ -18,6 +18,7 @@ import numpy as np
 import numpy.typing as npt
 
 from solver.model import Job, Market, Problem
+from solver.outlook import column_costs
 
 F64 = npt.NDArray[np.float64]
 I64 = npt.NDArray[np.int64]
@@ -141,6 +142,10 @@ def cost_family(job: Job) -> tuple[object, ...]:
         job.restart_overhead_s,
         round(math.log1p(job.data_gb) / _FAMILY_STEP),
         round(math.log1p(job.runtime_s) / _FAMILY_STEP),
+        # A running node and a spot outlook change costs column by column.
+        job.running_on,
+        job.running_since,
+        job.spot_outlook,
     )
 
 
@@ -297,14 +302,14 @@ def cost_parts(inst: Instance, jobs: Sequence[Job], offs: I64) -> tuple[I64, I64
     """(compute, rework, egress, launch) in micro-dollars per (job, offering in offs, slot).
 
     At the mean price over the slots the job runs: compute = price x runtime;
-    launch = price x launch delay; on spot, rework = price x hazard x runtime x
-    (checkpoint interval / 2 + restart overhead); egress = data GB x $/GB from the
-    data's location to the offering's.
+    launch = price x launch delay (:func:`start_delay`); on spot, rework = price x
+    hazard x runtime x (checkpoint interval / 2 + restart overhead); egress = data GB
+    x $/GB from the data's location to the offering's.
     """
     T, slot = inst.T, inst.problem.slot_s
     runtime = np.array([j.runtime_s for j in jobs], dtype=np.float64)
-    launch = inst.launch_s[offs]
-    run_len = np.maximum(1, np.ceil((launch[None, :] + runtime[:, None]) / slot)).astype(np.int64)
+    delay = start_delay(inst, jobs, offs)
+    run_len = np.maximum(1, np.ceil((delay + runtime[:, None, None]) / slot)).astype(np.int64)
     price = inst.price[offs]
     avg: F64
     if (price == price[:, :1]).all():
@@ -313,15 +318,15 @@ def cost_parts(inst: Instance, jobs: Sequence[Job], offs: I64) -> tuple[I64, I64
     else:
         prefix = np.concatenate([np.zeros((offs.size, 1)), np.cumsum(price, axis=1)], axis=1)
         start = np.arange(T, dtype=np.int64)
-        end = start[None, None, :] + run_len[:, :, None]
+        end = start[None, None, :] + run_len
         inside_end = np.minimum(end, price.shape[1])
         rows = np.arange(offs.size)[None, :, None]
         inside = prefix[rows, inside_end] - prefix[rows, start[None, None, :]]
         tail = (end - inside_end) * price[None, :, -1:]
-        avg = (inside + tail) / run_len[:, :, None]
+        avg = (inside + tail) / run_len
     hours = runtime / 3600.0
     compute = np.rint(avg * hours[:, None, None]).astype(np.int64)
-    launch_cost = np.rint(avg * (launch / 3600.0)[None, :, None]).astype(np.int64)
+    launch_cost = np.rint(avg * (delay / 3600.0)).astype(np.int64)
     lost_h = np.array([(j.checkpoint_interval_s / 2 + j.restart_overhead_s) / 3600.0 for j in jobs])
     per_hour = inst.hazard[offs][None, :] * hours[:, None] * lost_h[:, None]
     rework = np.rint(avg * per_hour[:, :, None]).astype(np.int64)
@@ -332,6 +337,47 @@ def cost_parts(inst: Instance, jobs: Sequence[Job], offs: I64) -> tuple[I64, I64
     return compute, rework, egress, launch_cost
 
 
+def start_delay(inst: Instance, jobs: Sequence[Job], offs: I64) -> F64:
+    """Seconds from a column's start to the job making progress, per (job, offering in
+    offs, slot): the offering's launch delay, except on the node a job runs on now
+    (``Job.running_on``, slot 0), where only what is left of its launch remains."""
+    launch = inst.launch_s[offs]
+    delay = np.broadcast_to(launch[None, :, None], (len(jobs), offs.size, inst.T)).copy()
+    ids = [inst.offering_ids[o] for o in offs.tolist()]
+    now = inst.problem.now
+    for g, job in enumerate(jobs):
+        if job.running_on and job.running_on in ids:
+            i = ids.index(job.running_on)
+            left = job.running_since + launch[i] - now if job.running_since else 0.0
+            delay[g, i, 0] = min(launch[i], max(0.0, left))
+    return delay
+
+
+def _outlook_costs(
+    inst: Instance, job: Job, offs: I64, compute: I64, egress: I64, delay: F64, usual: I64
+) -> I64:
+    """A job's expected costs to finish under its spot outlook (:mod:`solver.outlook`),
+    or its usual costs when the outlook cannot be used."""
+    ids = [inst.offering_ids[o] for o in offs.tolist()]
+    pending = 0.0
+    if job.running_on in ids:
+        pending = float(delay[ids.index(job.running_on), 0])
+    out = column_costs(
+        job,
+        inst.problem.now,
+        inst.T,
+        ids,
+        [inst.problem.offerings[o].market for o in offs.tolist()],
+        inst.launch_s[offs],
+        inst.hazard[offs],
+        inst.price[offs, 0],
+        compute,
+        egress,
+        pending,
+    )
+    return usual if out is None else out
+
+
 def build_classes(
     inst: Instance, jobs: Sequence[Job], offs: I64
 ) -> list[tuple[BOOL, I64, I64, BOOL]]:
@@ -339,9 +385,9 @@ def build_classes(
     (feasible, cost) per (offering, slot), occupancy per offering and budget mask.
 
     Feasible when the start is not before the job's earliest start and the job ends
-    by its deadline at the pessimistic runtime -- on spot with room left for one
-    preemption (a checkpoint interval of lost work, a restart) and an on-demand
-    fallback launch: the slack rule, see :mod:`solver`.
+    by its deadline at the pessimistic runtime (after its :func:`start_delay`) -- on
+    spot with room left for one preemption (a checkpoint interval of lost work, a
+    restart) and an on-demand fallback launch: the slack rule, see :mod:`solver`.
     """
     p = inst.problem
     T, slot = inst.T, p.slot_s
@@ -354,7 +400,11 @@ def build_classes(
     cost = compute + rework + egress + launch_cost
     fallback = np.array([j.checkpoint_interval_s + j.restart_overhead_s for j in jobs])
     extra = np.where(spot[None, :], fallback[:, None] + launch[None, :], 0.0)
-    end = starts[None, None, :] + (launch[None, :] + runtime_p[:, None] + extra)[:, :, None]
+    delay = start_delay(inst, jobs, offs)
+    for g, job in enumerate(jobs):
+        if job.spot_outlook is not None:
+            cost[g] = _outlook_costs(inst, job, offs, compute[g], egress[g], delay[g], cost[g])
+    end = starts[None, None, :] + delay + (runtime_p[:, None] + extra)[:, :, None]
     deadline = np.array([j.deadline for j in jobs], dtype=np.float64)
     earliest = np.array([j.earliest_start for j in jobs], dtype=np.float64)
     no_spot = np.array([not j.spot_allowed for j in jobs])

@@ -20,6 +20,54 @@ class Market(StrEnum):
 
 
 @dataclass(frozen=True)
+class SpotOutlook:
+    """How spot capacity for a job comes and goes (a cost-model estimate): a chain over
+    the *age* of the present state, in steps of ``step_s`` seconds. Ages are grouped
+    in bins: bin ``k`` spans ``widths[k]`` steps (the last bin is open-ended; no
+    ``widths``: one step per bin). ``loss[k]`` is the chance, per step, that spot
+    which has been there for an age in bin ``k`` is gone the step after; ``back[k]``
+    the chance that spot gone for an age in bin ``k`` is back. One bin each: a plain
+    two-state Markov chain; more: durations that are not memoryless (short blips,
+    long outages). "There" means a spot offering the job fits is listed.
+    """
+
+    step_s: int
+    loss: tuple[float, ...]
+    back: tuple[float, ...]
+    #: Steps spanned by each age bin but the last (both chains); () = one step each.
+    widths: tuple[int, ...] = ()
+    #: How long the present state (spot listed for the job, or not) has lasted.
+    age_s: int = 0
+    #: What spot costs per hour when it is back; 0: the cheapest listed spot offering's.
+    price_micros_per_hour: int = 0
+    #: Chance per step that the node a job runs on is lost although spot stays "there"
+    #: (spot in several zones: one zone's preemption); 0 for a single spot market.
+    node_loss: float = 0.0
+
+    @property
+    def usable(self) -> bool:
+        """Well formed: a positive step and probabilities in [0, 1] for both chains."""
+        ok = self.step_s > 0 and bool(self.loss) and bool(self.back)
+        if self.widths:
+            bins = len(self.widths) + 1
+            ok = ok and len(self.loss) == bins == len(self.back)
+            ok = ok and all(w >= 1 for w in self.widths)
+        probabilities = (*self.loss, *self.back, self.node_loss)
+        return ok and all(0.0 <= x <= 1.0 for x in probabilities)
+
+    def bin_of(self, steps: int) -> int:
+        """The age bin of an age of ``steps`` steps (at least 1)."""
+        if not self.widths:
+            return max(0, steps - 1)
+        edge = 0
+        for k, w in enumerate(self.widths):
+            edge += w
+            if steps <= edge:
+                return k
+        return len(self.widths)
+
+
+@dataclass(frozen=True)
 class Job:
     id: str
     vcpus: float
@@ -40,6 +88,25 @@ class Job:
     data_location: str = ""
     data_gb: float = 0.0
     tenant: str = "default"
+    #: When the job arrived (epoch s) and its whole runtime estimate (s), for policies
+    #: that pace progress over the job's life (Uniform Progress). 0: unknown, taken
+    #: as ``Problem.now`` and ``runtime_s``.
+    arrival: int = 0
+    total_runtime_s: int = 0
+    #: The offering the job runs on right now ("" = not running) and when that node
+    #: was started (epoch s; 0 = long enough ago to be past its launch). A column on
+    #: ``running_on`` at slot 0 keeps the node: no launch delay, only what is left of
+    #: the one it started with. Any other column stops it and launches afresh. The
+    #: caller leaves the node's quota free (the job's column draws it). The live
+    #: planner plans pending jobs only and leaves both unset; simulators set them so
+    #: that a policy can keep a node instead of restarting it.
+    running_on: str = ""
+    running_since: int = 0
+    #: How spot comes and goes for this job; None: the present is all the solver
+    #: knows (spot columns only while listed, no value in waiting for spot). Given,
+    #: a spot-allowed job's columns cost their expected cost to finish, from a
+    #: decision process over this chain (:mod:`solver.outlook`).
+    spot_outlook: SpotOutlook | None = None
 
 
 @dataclass(frozen=True)
