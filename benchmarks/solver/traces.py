@@ -1,122 +1,37 @@
-"""Job shapes from two public GPU-cluster traces, read from the shared data directory.
-
-- Gavel's Philly-derived trace (``workload_traces/gavel_philly_derived/``, MIT): one row
-  per job, tab-separated: job type, command, steps argument, needs-data-dir flag, total
-  steps, arrival (s), GPUs. It has no runtimes and no CPU or memory requests. Runtime:
-  the job's rank of total steps among jobs of its type, mapped to the same quantile of
-  the real Philly runtime distribution (``alibaba_gpu_v2020_philly_runtime/``,
-  CC-BY-4.0; zero runtimes dropped). Requests: 4 vCPUs and 12 GiB per GPU; jobs of
-  more than 8 GPUs (multi-node in Philly) become 8-GPU single-node jobs.
-- Alibaba's GPU pods (``workload_traces/alibaba_gpu_v2023/openb_pod_list_default.csv``,
-  CC-BY-4.0): CPU (milli), memory (MiB) and GPU requests as stated; runtime = deletion -
-  creation time. Pods never scheduled are dropped. GPU-sharing pods (``gpu_milli`` <
-  1000) take a whole GPU: clouds do not sell fractions.
-
-Runtimes are clipped to [15 min, 12 h]. Neither trace names a cloud GPU model (the
-Alibaba pods have no ``gpu_spec``; Philly's GPUs are unnamed), so the GPU type is
-drawn when a job is built (:mod:`benchmarks.solver.instances`).
-"""
+"""Job shapes from two public GPU-cluster traces: now read by
+:mod:`adapters.traces.workloads` (the simulator replays them too); re-exported here
+for the solver benchmark and its tests."""
 
 from __future__ import annotations
 
-import csv
-from dataclasses import dataclass
-from pathlib import Path
+from adapters.traces.workloads import (
+    ALIBABA_PODS,
+    MAX_GPUS_PER_NODE,
+    MAX_RUNTIME_S,
+    MIN_RUNTIME_S,
+    PHILLY_GIB_PER_GPU,
+    PHILLY_RUNTIMES,
+    PHILLY_TRACE,
+    PHILLY_VCPUS_PER_GPU,
+    JobShape,
+    Traces,
+    read_alibaba,
+    read_philly,
+    read_traces,
+)
 
-import numpy as np
-
-PHILLY_TRACE = Path("workload_traces/gavel_philly_derived/msr_seed0_ee9e8c.trace")
-PHILLY_RUNTIMES = Path("workload_traces/alibaba_gpu_v2020_philly_runtime/philly_runtime.csv")
-ALIBABA_PODS = Path("workload_traces/alibaba_gpu_v2023/openb_pod_list_default.csv")
-
-MIN_RUNTIME_S = 15 * 60
-MAX_RUNTIME_S = 12 * 3600
-MAX_GPUS_PER_NODE = 8
-PHILLY_VCPUS_PER_GPU = 4.0
-PHILLY_GIB_PER_GPU = 12.0
-
-
-@dataclass(frozen=True)
-class JobShape:
-    """One trace job: what a task of it asks for and how long it runs."""
-
-    source: str  # "philly" or "alibaba"
-    trace_id: str
-    vcpus: float
-    memory_gib: float
-    gpu_count: int
-    runtime_s: int
-
-
-@dataclass(frozen=True)
-class Traces:
-    philly: tuple[JobShape, ...]
-    alibaba: tuple[JobShape, ...]
-
-
-def _clip_runtime(seconds: float) -> int:
-    return int(min(MAX_RUNTIME_S, max(MIN_RUNTIME_S, round(seconds))))
-
-
-def read_philly(trace: Path, runtimes: Path) -> tuple[JobShape, ...]:
-    with runtimes.open(newline="", encoding="utf-8") as f:
-        values = np.array([float(r["runtime"]) for r in csv.DictReader(f)], dtype=np.float64)
-    values = np.sort(values[values > 0])
-    rows: list[tuple[str, float, int]] = []  # (job type, total steps, GPUs)
-    with trace.open(encoding="utf-8") as f:
-        for line in f:
-            cols = line.rstrip("\n").split("\t")
-            if len(cols) < 7:
-                continue
-            rows.append((cols[0], float(cols[4]), int(cols[6])))
-    by_type: dict[str, list[int]] = {}
-    for k, (job_type, _, _) in enumerate(rows):
-        by_type.setdefault(job_type, []).append(k)
-    quantile = np.zeros(len(rows))
-    for members in by_type.values():
-        steps = np.array([rows[k][1] for k in members])
-        ranks = np.argsort(np.argsort(steps, kind="stable"), kind="stable")
-        quantile[members] = (ranks + 0.5) / len(members)
-    out = []
-    for k, (_, _, gpus) in enumerate(rows):
-        g = max(1, min(MAX_GPUS_PER_NODE, gpus))
-        runtime = float(np.quantile(values, quantile[k])) if values.size else MIN_RUNTIME_S
-        out.append(
-            JobShape(
-                source="philly",
-                trace_id=f"philly-{k:04d}",
-                vcpus=PHILLY_VCPUS_PER_GPU * g,
-                memory_gib=PHILLY_GIB_PER_GPU * g,
-                gpu_count=g,
-                runtime_s=_clip_runtime(runtime),
-            )
-        )
-    return tuple(out)
-
-
-def read_alibaba(pods: Path) -> tuple[JobShape, ...]:
-    out = []
-    with pods.open(newline="", encoding="utf-8") as f:
-        for row in csv.DictReader(f):
-            if not (row.get("scheduled_time") or "").strip():
-                continue
-            created, deleted = float(row["creation_time"]), float(row["deletion_time"])
-            out.append(
-                JobShape(
-                    source="alibaba",
-                    trace_id=row["name"],
-                    vcpus=max(0.5, float(row["cpu_milli"]) / 1000),
-                    memory_gib=round(float(row["memory_mib"]) / 1024, 3),
-                    gpu_count=min(MAX_GPUS_PER_NODE, int(row["num_gpu"])),
-                    runtime_s=_clip_runtime(deleted - created),
-                )
-            )
-    return tuple(out)
-
-
-def read_traces(data_dir: Path) -> Traces:
-    """Both traces from a directory laid out like the shared data directory."""
-    return Traces(
-        philly=read_philly(data_dir / PHILLY_TRACE, data_dir / PHILLY_RUNTIMES),
-        alibaba=read_alibaba(data_dir / ALIBABA_PODS),
-    )
+__all__ = [
+    "ALIBABA_PODS",
+    "MAX_GPUS_PER_NODE",
+    "MAX_RUNTIME_S",
+    "MIN_RUNTIME_S",
+    "PHILLY_GIB_PER_GPU",
+    "PHILLY_RUNTIMES",
+    "PHILLY_TRACE",
+    "PHILLY_VCPUS_PER_GPU",
+    "JobShape",
+    "Traces",
+    "read_alibaba",
+    "read_philly",
+    "read_traces",
+]

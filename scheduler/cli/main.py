@@ -7,7 +7,7 @@ import sys
 
 import grpc
 
-from scheduler.cli import admin, commands, demo, report, serve, solve
+from scheduler.cli import admin, commands, demo, report, serve, simulate, solve
 from scheduler.cli.render import make_console
 from scheduler.errors import InvalidArgument, SkybatchError
 
@@ -26,6 +26,7 @@ def parser() -> argparse.ArgumentParser:
     report.add_parsers(sub)
     demo.add_parser(sub)
     solve.add_parser(sub)
+    simulate.add_parser(sub)
     return p
 
 

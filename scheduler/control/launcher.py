@@ -73,6 +73,7 @@ class Launcher:
         worker_python: str,
         settings: ControlSettings,
         clock: Callable[[], datetime],
+        monotonic: Callable[[], float] = time.monotonic,
     ) -> None:
         self.attempts = attempts
         self.catalog = catalog
@@ -81,6 +82,8 @@ class Launcher:
         self.worker_python = worker_python
         self.settings = settings
         self.clock = clock
+        #: Seconds for cooldowns and backoff (the simulator passes its virtual clock's).
+        self.monotonic = monotonic
         #: offering id -> monotonic time until which it is avoided
         self.blocked: dict[str, float] = {}
         #: throttled launches, per attempt id
@@ -88,13 +91,14 @@ class Launcher:
             base_s=settings.throttle_base_s,
             cap_s=settings.throttle_cap_s,
             max_tries=settings.throttle_max_tries,
+            clock=monotonic,
         )
         self.launches = 0
         self.launch_failures = 0
         self.throttled = 0
 
     def blocked_now(self) -> set[str]:
-        now = time.monotonic()
+        now = self.monotonic()
         self.blocked = {k: v for k, v in self.blocked.items() if v > now}
         return set(self.blocked)
 
@@ -141,7 +145,7 @@ class Launcher:
         except (CapacityError, QuotaError) as exc:
             self.launch_failures += 1
             self.backoff.forget(attempt.id)
-            self.blocked[off.id] = time.monotonic() + self.settings.capacity_cooldown_s
+            self.blocked[off.id] = self.monotonic() + self.settings.capacity_cooldown_s
             kind = "capacity" if isinstance(exc, CapacityError) else "quota"
             if isinstance(exc, QuotaError) and exc.limit is not None:
                 pool = quota_pool_named(off, str(exc))

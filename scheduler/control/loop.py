@@ -23,6 +23,7 @@ from scheduler.costs import CostModel
 from scheduler.domain import JobState
 from scheduler.offerings import OfferingCatalog
 from scheduler.store import AttemptStore
+from solver.policies import Policy
 
 log = logging.getLogger(__name__)
 
@@ -50,6 +51,7 @@ class ControlLoop:
         settings: ControlSettings,
         clock: Callable[[], datetime],
         costs: CostModelKeeper | None = None,
+        solve: Policy = solver.solve,
     ) -> None:
         self.attempts = attempts
         #: Where the planner's prices, hazards and runtime factors come from; without
@@ -60,6 +62,8 @@ class ControlLoop:
         self.reconciler = Reconciler(attempts, catalog, launcher, settings=settings, clock=clock)
         self.settings = settings
         self.clock = clock
+        #: What plans: ``solver.solve``, or a policy of ``solver.policies`` (simulations).
+        self.solve = solve
         #: The last tick's problem and plan, replaced together in one assignment so a
         #: reader on another thread (``skybatch explain``) never sees a mismatched pair.
         self.last_tick: tuple[solver.Problem, solver.Plan] | None = None
@@ -98,7 +102,7 @@ class ControlLoop:
             model=model,
         )
         started = time.perf_counter()
-        plan = solver.solve(
+        plan = self.solve(
             problem, time_limit_s=self.settings.solver_time_limit_s, hint=self.last_plan
         )
         elapsed = time.perf_counter() - started

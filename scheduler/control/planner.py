@@ -67,6 +67,8 @@ def solver_job(job: JobView, settings: ControlSettings, model: CostModel) -> sol
         allowed_clouds=frozenset(s.allowed_clouds),
         allowed_regions=frozenset(s.allowed_regions),
         tenant=job.tenant,
+        arrival=_epoch(job.created_at),
+        total_runtime_s=round(s.estimated_runtime.total_seconds()),
     )
 
 
