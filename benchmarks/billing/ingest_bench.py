@@ -26,11 +26,16 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from rich.console import Console
-from rich.table import Table
 from sqlalchemy import func, insert, select
 
-from benchmarks.billing.read_bench import MAX_RSS_MIB, MAX_SECONDS, generate, machine, peak_rss_mib
+from benchmarks.billing.read_bench import (
+    MAX_RSS_MIB,
+    MAX_SECONDS,
+    generate,
+    machine,
+    peak_rss_mib,
+    show_table,
+)
 from scheduler.billing import ingest_file
 from scheduler.store import BillingStore, Database
 from scheduler.store.tables import AttemptRow, BillingLineRow
@@ -144,22 +149,7 @@ def print_table(r: dict[str, Any], markdown: bool) -> None:
         f"{'PASS' if r['pass'] else 'MISS'}"
     )
     header = ["step", "seconds", "rows/s", "peak RSS MiB"]
-    if markdown:
-        print(f"**{title}**\n")
-        print("| " + " | ".join(header) + " |")
-        print("|---|---:|---:|---:|")
-        for line in body:
-            print("| " + " | ".join(line) + " |")
-        print(f"\n{verdict}")
-        return
-    table = Table(title=title)
-    for h in header:
-        table.add_column(h, justify="left" if h == "step" else "right")
-    for line in body:
-        table.add_row(*line)
-    console = Console()
-    console.print(table)
-    console.print(verdict)
+    show_table(title, header, body, verdict, markdown=markdown)
 
 
 def main(argv: Sequence[str] | None = None) -> None:

@@ -171,17 +171,25 @@ def print_table(result: dict[str, Any], markdown: bool) -> None:
         f"target (both passes < {MAX_SECONDS:.0f} s, < {MAX_RSS_MIB:,.0f} MiB): "
         f"{'PASS' if result['pass'] else 'MISS'}"
     )
+    show_table(title, header, body, verdict, markdown=markdown)
+
+
+def show_table(
+    title: str, header: list[str], body: list[list[str]], verdict: str, *, markdown: bool
+) -> None:
+    """A table (first column left-aligned, the others right) and a verdict line, as
+    Markdown or through rich."""
     if markdown:
         print(f"**{title}**\n")
         print("| " + " | ".join(header) + " |")
-        print("|---|---:|---:|---:|")
+        print("|---|" + "---:|" * (len(header) - 1))
         for line in body:
             print("| " + " | ".join(line) + " |")
         print(f"\n{verdict}")
         return
     table = Table(title=title)
-    for h in header:
-        table.add_column(h, justify="left" if h == "pass" else "right")
+    for i, h in enumerate(header):
+        table.add_column(h, justify="left" if i == 0 else "right")
     for line in body:
         table.add_row(*line)
     console = Console()
