@@ -4,7 +4,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test lint proto fmt clean serve focus-venv
+.PHONY: demo test lint proto fmt clean serve focus-venv system-packages node-deps
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -20,7 +20,16 @@ demo: $(STAMP)
 focus-venv:
 	@bash scripts/focus-validator-venv.sh >/dev/null
 
-test: $(STAMP) focus-venv
+# PostgreSQL (the tests start private servers) and promtool, from Debian's archive.
+system-packages:
+	@bash scripts/system-packages.sh
+
+# The Node.js client test's npm packages (@grpc/grpc-js, @grpc/proto-loader), from the
+# lock file; instant when present.
+node-deps:
+	@bash scripts/node-deps.sh
+
+test: $(STAMP) focus-venv system-packages node-deps
 	$(BIN)/python -m pytest -q
 
 lint: $(STAMP)
