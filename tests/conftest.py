@@ -14,6 +14,7 @@ from scheduler.control import ControlSettings
 from scheduler.service import Service
 from scheduler.store.engine import sqlite_url
 from tests.support.moto_server import MotoServer, start_moto_server
+from tests.support.postgres import PostgresServer, start_postgres
 
 ServiceFactory = Callable[..., Service]
 
@@ -74,3 +75,18 @@ def moto_server() -> Iterator[MotoServer]:
     that need a clean account call ``reset()``."""
     with start_moto_server() as server:
         yield server
+
+
+@pytest.fixture(scope="session")
+def postgres() -> Iterator[PostgresServer]:
+    """A private PostgreSQL server started once per session (see tests/support/postgres.py)."""
+    with start_postgres() as server:
+        yield server
+
+
+@pytest.fixture
+def pg_url(postgres: PostgresServer) -> Iterator[str]:
+    """The SQLAlchemy URL of a fresh, empty database on the session's PostgreSQL server."""
+    url = postgres.create_database()
+    yield url
+    postgres.drop_database(url)

@@ -17,11 +17,7 @@ writes ``read_results.json`` next to this file.
 from __future__ import annotations
 
 import argparse
-import datetime as dt
-import importlib.metadata
 import json
-import os
-import platform
 import resource
 import subprocess
 import sys
@@ -36,6 +32,7 @@ from rich.console import Console
 from rich.table import Table
 
 from adapters.billing import iter_bill, summarize_bill
+from benchmarks.machine import machine
 
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parents[1]
@@ -116,30 +113,6 @@ def run(rows: int, kind: str, suffix: str, chunk_rows: int, seed: int) -> dict[s
     }
 
 
-def machine() -> dict[str, Any]:
-    try:
-        commit = subprocess.run(
-            ["git", "rev-parse", "--short", "HEAD"],
-            cwd=REPO,
-            capture_output=True,
-            text=True,
-            check=False,
-        ).stdout.strip()
-    except OSError:
-        commit = ""
-    return {
-        "date": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
-        "cores": os.cpu_count(),
-        "load_average": os.getloadavg() if hasattr(os, "getloadavg") else None,
-        "platform": platform.platform(),
-        "python": platform.python_version(),
-        "pandas": importlib.metadata.version("pandas"),
-        "pyarrow": importlib.metadata.version("pyarrow"),
-        "numpy": importlib.metadata.version("numpy"),
-        "git_commit": commit,
-    }
-
-
 def print_table(result: dict[str, Any], markdown: bool) -> None:
     title = (
         f"{result['rows']:,} rows, {result['format']} {result['file']} "
@@ -209,7 +182,10 @@ def main(argv: Sequence[str] | None = None) -> None:
     args = parser.parse_args(argv)
     result = run(args.rows, args.format, args.suffix, args.chunk_rows, args.seed)
     print_table(result, args.markdown)
-    args.out.write_text(json.dumps({"machine": machine(), "result": result}, indent=2) + "\n")
+    args.out.write_text(
+        json.dumps({"machine": machine("pandas", "pyarrow", "numpy"), "result": result}, indent=2)
+        + "\n"
+    )
     print(f"wrote {args.out}", file=sys.stderr)
 
 

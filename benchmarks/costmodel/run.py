@@ -26,11 +26,7 @@ Progress goes to stderr, the tables to stdout, everything to ``results.json``.
 from __future__ import annotations
 
 import argparse
-import datetime as dt
 import json
-import os
-import platform
-import subprocess
 import sys
 import time
 from collections.abc import Mapping, Sequence
@@ -69,6 +65,7 @@ from benchmarks.costmodel.truth import (
     Truth,
     class_counts,
 )
+from benchmarks.machine import machine
 from scheduler.control.planner import build_problem
 from scheduler.costs import CostModel, RefitSettings, refit
 
@@ -308,24 +305,6 @@ def analyze(run: LiveRun, truth: Truth, time_limit_s: float) -> dict[str, Any]:
     }
     doc["targets"] = evaluate_targets(doc)
     return doc
-
-
-def machine() -> dict[str, Any]:
-    commit = subprocess.run(
-        ["git", "rev-parse", "--short", "HEAD"],
-        cwd=REPO,
-        capture_output=True,
-        text=True,
-        check=False,
-    ).stdout.strip()
-    return {
-        "date": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
-        "cores": os.cpu_count(),
-        "load_average": os.getloadavg() if hasattr(os, "getloadavg") else None,
-        "platform": platform.platform(),
-        "python": platform.python_version(),
-        "git_commit": commit,
-    }
 
 
 def setup(truth: Truth, settings: LiveSettings) -> dict[str, Any]:

@@ -20,12 +20,7 @@ greedy. Progress goes to stderr.
 from __future__ import annotations
 
 import argparse
-import datetime as dt
-import importlib.metadata
 import json
-import os
-import platform
-import subprocess
 import sys
 import time
 from collections.abc import Callable, Mapping, Sequence
@@ -33,11 +28,11 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 from rich.console import Console
 from rich.table import Table
 
 import solver
+from benchmarks.machine import machine
 from benchmarks.solver.check import CheckResult, check_plan
 from benchmarks.solver.exact import MAX_CLASSES, solve_exact
 from benchmarks.solver.instances import BuiltInstance, InstanceSpec, build_instance, load_offerings
@@ -230,30 +225,6 @@ def evaluate_targets(rows: Sequence[Row]) -> list[dict[str, Any]]:
             }
         )
     return out
-
-
-def machine() -> dict[str, Any]:
-    try:
-        commit = subprocess.run(
-            ["git", "rev-parse", "--short", "HEAD"],
-            cwd=REPO,
-            capture_output=True,
-            text=True,
-            check=False,
-        ).stdout.strip()
-    except OSError:
-        commit = ""
-    return {
-        "date": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
-        "cores": os.cpu_count(),
-        "usable_cores": len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else None,
-        "load_average": os.getloadavg() if hasattr(os, "getloadavg") else None,
-        "platform": platform.platform(),
-        "python": platform.python_version(),
-        "ortools": importlib.metadata.version("ortools"),
-        "numpy": np.__version__,
-        "git_commit": commit,
-    }
 
 
 def _money(x: float) -> str:
@@ -530,7 +501,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     print_tables(rows, args.markdown)
     print_targets(targets, args.markdown)
     doc = {
-        "machine": machine(),
+        "machine": machine("ortools", "numpy"),
         "data_dir": str(args.data_dir),
         "catalog_sources": sorted({o.source for o in catalog.offerings}),
         "results": rows,

@@ -1,4 +1,4 @@
-"""The Python admin client: billing ingest and cost models.
+"""The Python admin client: billing ingest, cost models, tenants, tokens and budgets.
 
 >>> with AdminClient("127.0.0.1:50051") as admin:
 ...     report = admin.ingest_billing(Path("focus-2026-11.csv"))
@@ -9,14 +9,19 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
 from pathlib import Path
 
-from scheduler.api import admin_convert
+from scheduler.api import admin_convert, tenant_convert
+from scheduler.api.channel import ClientTLS, Plaintext
 from scheduler.api.client import SkybatchClient
+from scheduler.api.convert import ts
 from scheduler.api.gen.skybatch.v1 import admin_pb2 as pb
 from scheduler.api.gen.skybatch.v1 import admin_pb2_grpc
 from scheduler.billing import IngestReport
 from scheduler.domain import CostModelVersion
+from scheduler.tenancy import BudgetStatus, BudgetWindow, Role, Tenant, TokenInfo
 
 CHUNK_BYTES = 1 << 20
 
@@ -32,8 +37,16 @@ class ParamDiff:
 
 
 class AdminClient(SkybatchClient):
-    def __init__(self, address: str, *, tenant: str = "", timeout_s: float = 600.0) -> None:
-        super().__init__(address, tenant=tenant, timeout_s=timeout_s)
+    def __init__(
+        self,
+        address: str,
+        *,
+        tenant: str = "",
+        timeout_s: float = 600.0,
+        token: str | None = None,
+        tls: ClientTLS | Plaintext | None = None,
+    ) -> None:
+        super().__init__(address, tenant=tenant, timeout_s=timeout_s, token=token, tls=tls)
         self.admin = admin_pb2_grpc.AdminServiceStub(self.channel)  # type: ignore[no-untyped-call]
 
     def ingest_billing(
@@ -94,3 +107,72 @@ class AdminClient(SkybatchClient):
             for c in r.changes
         ]
         return r.from_version, r.to_version, changes
+
+    # -- tenants, tokens, budgets (an admin token's calls) ----------------------------
+
+    def create_tenant(self, name: str, *, role: Role = Role.USER) -> Tenant:
+        m = self.admin.CreateTenant(
+            pb.CreateTenantRequest(name=name, role=role.value),
+            metadata=self.metadata,
+            timeout=self.timeout_s,
+        )
+        return tenant_convert.tenant_from_pb(m)
+
+    def tenants(self) -> list[Tenant]:
+        r = self.admin.ListTenants(
+            pb.ListTenantsRequest(), metadata=self.metadata, timeout=self.timeout_s
+        )
+        return [tenant_convert.tenant_from_pb(t) for t in r.tenants]
+
+    def create_token(
+        self, tenant: str, *, description: str = "", expires_at: datetime | None = None
+    ) -> tuple[TokenInfo, str]:
+        """A new token for ``tenant``: its listing and the token itself (shown once)."""
+        r = self.admin.CreateToken(
+            pb.CreateTokenRequest(
+                tenant=tenant, description=description, expires_at=ts(expires_at)
+            ),
+            metadata=self.metadata,
+            timeout=self.timeout_s,
+        )
+        return tenant_convert.token_from_pb(r.info), r.token
+
+    def tokens(self, tenant: str = "") -> list[TokenInfo]:
+        r = self.admin.ListTokens(
+            pb.ListTokensRequest(tenant=tenant), metadata=self.metadata, timeout=self.timeout_s
+        )
+        return [tenant_convert.token_from_pb(t) for t in r.tokens]
+
+    def revoke_token(self, token_id: str) -> TokenInfo:
+        m = self.admin.RevokeToken(
+            pb.RevokeTokenRequest(token_id=token_id), metadata=self.metadata, timeout=self.timeout_s
+        )
+        return tenant_convert.token_from_pb(m)
+
+    def set_budget(
+        self,
+        tenant: str,
+        amount: Decimal,
+        window: BudgetWindow = BudgetWindow.MONTH,
+        *,
+        period: tuple[datetime, datetime] | None = None,
+    ) -> BudgetStatus:
+        start, end = period or (None, None)
+        m = self.admin.SetBudget(
+            pb.SetBudgetRequest(
+                tenant=tenant,
+                amount_usd=str(amount),
+                window=window.value,
+                period_start=ts(start),
+                period_end=ts(end),
+            ),
+            metadata=self.metadata,
+            timeout=self.timeout_s,
+        )
+        return tenant_convert.budget_from_pb(m)
+
+    def budgets(self, tenant: str = "") -> list[BudgetStatus]:
+        r = self.admin.GetBudgets(
+            pb.GetBudgetsRequest(tenant=tenant), metadata=self.metadata, timeout=self.timeout_s
+        )
+        return [tenant_convert.budget_from_pb(b) for b in r.budgets]

@@ -1,4 +1,5 @@
-"""``skybatch.v1.AdminService``: billing ingest and cost models.
+"""``skybatch.v1.AdminService``: billing ingest and cost models (tenants, tokens and
+budgets: ``scheduler.api.admin_tenants``).
 
 ``IngestBilling`` spools the uploaded bytes to a file under the server's data dir,
 then ingests it on a worker thread while the handler streams progress back. The
@@ -19,6 +20,7 @@ import grpc
 
 from adapters.billing import BillingFileError
 from scheduler.api import admin_convert
+from scheduler.api.admin_tenants import TenantAdmin
 from scheduler.api.gen.skybatch.v1 import admin_pb2 as pb
 from scheduler.api.gen.skybatch.v1 import admin_pb2_grpc
 from scheduler.api.status import streaming, unary
@@ -26,7 +28,7 @@ from scheduler.billing import ingest_file
 from scheduler.control.costmodel import CostModelKeeper
 from scheduler.costs import CostModelParams, diff
 from scheduler.errors import InvalidArgument, NotFound
-from scheduler.store import BillingStore, CostModelStore
+from scheduler.store import BillingStore, CostModelStore, TenantStore
 
 log = logging.getLogger(__name__)
 
@@ -34,7 +36,7 @@ log = logging.getLogger(__name__)
 MAX_UPLOAD_BYTES = 8 * 1024**3
 
 
-class AdminService(admin_pb2_grpc.AdminServiceServicer):
+class AdminService(TenantAdmin, admin_pb2_grpc.AdminServiceServicer):
     def __init__(
         self,
         billing: BillingStore,
@@ -43,7 +45,9 @@ class AdminService(admin_pb2_grpc.AdminServiceServicer):
         *,
         spool_dir: Path,
         clock: Callable[[], datetime],
+        tenants: TenantStore | None = None,
     ) -> None:
+        self.tenants = tenants
         self.billing = billing
         self.models = models
         self.keeper = keeper

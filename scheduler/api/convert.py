@@ -24,7 +24,7 @@ from scheduler.domain import (
     PlanOption,
     Resources,
 )
-from scheduler.errors import InvalidJobSpec
+from scheduler.errors import InvalidArgument, InvalidJobSpec
 
 _STATE_TO_PB: dict[JobState, int] = {s: pb.JobState.Value(f"JOB_STATE_{s.value}") for s in JobState}
 _PB_TO_STATE = {v: k for k, v in _STATE_TO_PB.items()}
@@ -57,6 +57,35 @@ def dur(td: timedelta) -> Duration:
     return d
 
 
+# The ranges google/protobuf/{timestamp,duration}.proto define (0001-01-01 to
+# 9999-12-31; +-10,000 years): outside them a message is malformed, not just unusual.
+_MIN_TS_SECONDS = -62_135_596_800
+_MAX_TS_SECONDS = 253_402_300_799
+_MAX_DURATION_SECONDS = 315_576_000_000
+
+
+def timestamp_from_pb(t: Timestamp, field: str) -> datetime:
+    """An aware UTC datetime, or :class:`InvalidArgument` naming ``field``."""
+    if not _MIN_TS_SECONDS <= t.seconds <= _MAX_TS_SECONDS or not 0 <= t.nanos < 1_000_000_000:
+        raise InvalidArgument(field, "not a valid timestamp (years 0001 to 9999)")
+    return t.ToDatetime(tzinfo=UTC)
+
+
+def duration_from_pb(d: Duration, field: str) -> timedelta:
+    """A timedelta, or :class:`InvalidArgument` naming ``field``."""
+    if (
+        abs(d.seconds) > _MAX_DURATION_SECONDS
+        or abs(d.nanos) >= 1_000_000_000
+        or (d.seconds > 0 > d.nanos)
+        or (d.seconds < 0 < d.nanos)
+    ):
+        raise InvalidArgument(field, "not a valid duration")
+    try:
+        return d.ToTimedelta()
+    except OverflowError:  # more days than a timedelta holds
+        raise InvalidArgument(field, "not a valid duration") from None
+
+
 def spec_from_pb(m: pb.JobSpec, field: str = "spec") -> JobSpec:
     """Structural conversion; the rules live in ``scheduler.jobspec.validate``."""
     if not m.HasField("deadline"):
@@ -64,14 +93,11 @@ def spec_from_pb(m: pb.JobSpec, field: str = "spec") -> JobSpec:
     if not m.HasField("estimated_runtime"):
         raise InvalidJobSpec(f"{field}.estimated_runtime", "required")
     try:
-        deadline = m.deadline.ToDatetime(tzinfo=UTC)
-    except (ValueError, OverflowError):
-        raise InvalidJobSpec(f"{field}.deadline", "not a valid timestamp") from None
-    try:
-        runtime = m.estimated_runtime.ToTimedelta()
-        ckpt = m.checkpoint_interval.ToTimedelta()
-    except (ValueError, OverflowError):
-        raise InvalidJobSpec(f"{field}.estimated_runtime", "not a valid duration") from None
+        deadline = timestamp_from_pb(m.deadline, f"{field}.deadline")
+        runtime = duration_from_pb(m.estimated_runtime, f"{field}.estimated_runtime")
+        ckpt = duration_from_pb(m.checkpoint_interval, f"{field}.checkpoint_interval")
+    except InvalidArgument as exc:
+        raise InvalidJobSpec(exc.field, exc.problem) from None
     r = m.resources
     return JobSpec(
         name=m.name,
@@ -170,8 +196,9 @@ def event_to_pb(e: JobEvent) -> pb.JobEvent:
     )
 
 
-def from_ts(t: Timestamp, present: bool) -> datetime | None:
-    return t.ToDatetime(tzinfo=UTC) if present else None
+def from_ts(t: Timestamp, present: bool, field: str = "timestamp") -> datetime | None:
+    """``None`` when absent; a malformed one raises :class:`InvalidArgument` naming ``field``."""
+    return timestamp_from_pb(t, field) if present else None
 
 
 def attempt_from_pb(a: pb.Attempt, job_id: str) -> AttemptView:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from scheduler.api.channel import ClientTLS, Plaintext
 from scheduler.api.client import SkybatchClient
 from scheduler.api.convert import ts
 from scheduler.api.gen.skybatch.v1 import reports_pb2 as pb
@@ -16,8 +17,16 @@ from scheduler.reports import SlaReport
 
 
 class ReportClient(SkybatchClient):
-    def __init__(self, address: str, *, tenant: str = "", timeout_s: float = 300.0) -> None:
-        super().__init__(address, tenant=tenant, timeout_s=timeout_s)
+    def __init__(
+        self,
+        address: str,
+        *,
+        tenant: str = "",
+        timeout_s: float = 300.0,
+        token: str | None = None,
+        tls: ClientTLS | Plaintext | None = None,
+    ) -> None:
+        super().__init__(address, tenant=tenant, timeout_s=timeout_s, token=token, tls=tls)
         self.reports = reports_pb2_grpc.ReportServiceStub(self.channel)  # type: ignore[no-untyped-call]
 
     def sla(

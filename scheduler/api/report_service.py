@@ -38,8 +38,8 @@ class ReportService(reports_pb2_grpc.ReportServiceServicer):
     def SlaReport(
         self, request: pb.SlaReportRequest, context: grpc.ServicerContext
     ) -> pb.SlaReportResponse:
-        start = from_ts(request.from_time, request.HasField("from_time"))
-        end = from_ts(request.to_time, request.HasField("to_time"))
+        start = from_ts(request.from_time, request.HasField("from_time"), "from_time")
+        end = from_ts(request.to_time, request.HasField("to_time"), "to_time")
         check_range(start, end, "from_time", "to_time")
         if not 0 <= request.worst <= MAX_WORST:
             raise InvalidArgument("worst", f"must be 0..{MAX_WORST}, got {request.worst}")

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import threading
+from collections.abc import Sequence
 from concurrent import futures
+from typing import Any
 
 import grpc
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
@@ -21,10 +24,19 @@ from scheduler.api.gen.skybatch.v1 import (
 )
 from scheduler.api.job_service import JobService
 from scheduler.api.report_service import ReportService
+from scheduler.api.watch_hub import MAX_STREAMS
 from scheduler.api.worker_service import WorkerService
 from scheduler.errors import SkybatchError
 
 MAX_MESSAGE_BYTES = 16 * 1024 * 1024
+#: Threads serving RPCs. An open ``WatchJobs`` stream holds one for its lifetime (the
+#: synchronous server), so there is one per stream the watch hub admits plus 64 for
+#: everything else; threads start only when used.
+DEFAULT_MAX_WORKERS = 64 + MAX_STREAMS
+#: RPCs running or queued for a thread; more are refused with RESOURCE_EXHAUSTED.
+MAX_CONCURRENT_RPCS = 4 * DEFAULT_MAX_WORKERS
+#: Largest request accepted (``--max-message-bytes``); bigger is RESOURCE_EXHAUSTED.
+DEFAULT_MAX_REQUEST_BYTES = 4 * 1024 * 1024
 
 
 class BindError(SkybatchError):
@@ -41,12 +53,19 @@ class GrpcServer:
         workers: WorkerService,
         admin: AdminService | None = None,
         reports: ReportService | None = None,
-        max_workers: int = 64,
+        max_workers: int = DEFAULT_MAX_WORKERS,
+        interceptors: Sequence[grpc.ServerInterceptor[Any, Any]] = (),
+        credentials: grpc.ServerCredentials | None = None,
+        max_request_bytes: int = DEFAULT_MAX_REQUEST_BYTES,
     ) -> None:
+        """``credentials``: TLS (``ServerTLS.credentials()``); None serves plaintext."""
         self.server = grpc.server(
             futures.ThreadPoolExecutor(max_workers=max_workers, thread_name_prefix="grpc"),
+            maximum_concurrent_rpcs=max(MAX_CONCURRENT_RPCS, max_workers),
+            # Run in order, the first outermost (metrics, then auth, ...).
+            interceptors=list(interceptors),
             options=[
-                ("grpc.max_receive_message_length", MAX_MESSAGE_BYTES),
+                ("grpc.max_receive_message_length", max_request_bytes),
                 ("grpc.max_send_message_length", MAX_MESSAGE_BYTES),
                 ("grpc.so_reuseport", 0),
             ],
@@ -73,7 +92,11 @@ class GrpcServer:
         reflection.enable_server_reflection(names, self.server)
         self._names = tuple(services)
         try:
-            self.port = self.server.add_insecure_port(bind)
+            self.port = (
+                self.server.add_secure_port(bind, credentials)
+                if credentials is not None
+                else self.server.add_insecure_port(bind)
+            )
         except RuntimeError:
             self.port = 0
         if self.port == 0:
@@ -81,11 +104,25 @@ class GrpcServer:
         host = bind.rsplit(":", 1)[0]
         self.address = f"{host}:{self.port}"
 
-    def start(self) -> None:
+    def start(self, *, serving: bool = True) -> None:
         self.server.start()
+        self.set_serving(serving)
+
+    def set_serving(self, serving: bool) -> None:
+        """Health of the server and of each service: SERVING, or NOT_SERVING (store down)."""
+        status = (
+            health_pb2.HealthCheckResponse.SERVING
+            if serving
+            else health_pb2.HealthCheckResponse.NOT_SERVING
+        )
         for name in ("", *self._names):
-            self.health.set(name, health_pb2.HealthCheckResponse.SERVING)
+            self.health.set(name, status)
+
+    def begin_stop(self, grace_s: float) -> threading.Event:
+        """Refuse new RPCs now (health NOT_SERVING), cancel those still running after
+        ``grace_s``; the event is set once the server has stopped."""
+        self.health.enter_graceful_shutdown()
+        return self.server.stop(grace_s)
 
     def stop(self, grace_s: float) -> None:
-        self.health.enter_graceful_shutdown()
-        self.server.stop(grace_s).wait()
+        self.begin_stop(grace_s).wait()

@@ -1,4 +1,4 @@
-"""Errors -> gRPC status codes, in one place; and who is calling (tenant metadata)."""
+"""Errors -> gRPC status codes, in one place; and who is calling (principal or metadata)."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from typing import Any, NoReturn, TypeVar
 
 import grpc
 
+from scheduler.api.principal import current_principal
 from scheduler.domain import DEFAULT_TENANT
 from scheduler.errors import Conflict, InvalidArgument, NotFound, Unauthenticated
 
@@ -33,6 +34,11 @@ def metadata(context: grpc.ServicerContext, key: str) -> str:
 
 
 def tenant_of(context: grpc.ServicerContext) -> str:
+    """The caller's tenant: its token's when it authenticated with one (any header is
+    ignored then), else ``x-skybatch-tenant`` (``--auth none``)."""
+    principal = current_principal()
+    if principal is not None:
+        return principal.tenant
     tenant = metadata(context, TENANT_METADATA_KEY).strip() or DEFAULT_TENANT
     if len(tenant) > 64 or not tenant.replace("-", "").replace("_", "").isalnum():
         raise InvalidArgument("metadata.x-skybatch-tenant", "1-64 of [A-Za-z0-9_-]")
@@ -43,6 +49,11 @@ def _abort(context: grpc.ServicerContext, exc: Exception) -> NoReturn:
     for kind, code in _CODES:
         if isinstance(exc, kind):
             context.abort(code, str(exc))
+    if isinstance(exc, grpc.RpcError):
+        # Reading a client stream failed: the client cancelled, or its message broke a
+        # limit. Not our bug; the call is over either way.
+        log.debug("client stream ended: %s", exc)
+        context.abort(grpc.StatusCode.CANCELLED, "the client's stream ended")
     log.exception("internal error")
     context.abort(grpc.StatusCode.INTERNAL, f"internal error: {type(exc).__name__}")
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from datetime import datetime, timedelta
 
@@ -13,8 +14,11 @@ from scheduler.api.gen.skybatch.v1 import worker_pb2_grpc
 from scheduler.api.status import metadata, unary
 from scheduler.domain import AttemptView, JobView
 from scheduler.errors import InvalidArgument, Unauthenticated
+from scheduler.logging_setup import log_fields
 from scheduler.store import AttemptStore
 from scheduler.tokens import TOKEN_METADATA_KEY, token_valid
+
+log = logging.getLogger(__name__)
 
 
 def _fraction(x: float) -> float:
@@ -53,6 +57,12 @@ class WorkerService(worker_pb2_grpc.WorkerServiceServicer):
         self, request: wpb.GetAssignmentRequest, context: grpc.ServicerContext
     ) -> wpb.Assignment:
         attempt, job = self._auth(request.attempt_id, context)
+        log.info(
+            "worker of job %s attempt %d asked for its assignment",
+            job.id,
+            attempt.number,
+            extra=_fields(attempt, job),
+        )
         return wpb.Assignment(
             job_id=job.id,
             attempt_id=attempt.id,
@@ -91,7 +101,15 @@ class WorkerService(worker_pb2_grpc.WorkerServiceServicer):
     def Finish(
         self, request: wpb.FinishRequest, context: grpc.ServicerContext
     ) -> wpb.FinishResponse:
-        self._auth(request.attempt_id, context)
+        attempt, job = self._auth(request.attempt_id, context)
+        log.info(
+            "worker of job %s attempt %d finished: exit %d%s",
+            job.id,
+            attempt.number,
+            request.exit_code,
+            " (interrupted)" if request.interrupted else "",
+            extra=_fields(attempt, job),
+        )
         self.attempts.finish(
             request.attempt_id,
             request.exit_code,
@@ -100,3 +118,13 @@ class WorkerService(worker_pb2_grpc.WorkerServiceServicer):
             self.clock(),
         )
         return wpb.FinishResponse()
+
+
+def _fields(attempt: AttemptView, job: JobView) -> dict[str, object]:
+    return log_fields(
+        job_id=job.id,
+        attempt_id=attempt.id,
+        tenant=job.tenant,
+        cloud=attempt.placement.cloud,
+        region=attempt.placement.region,
+    )

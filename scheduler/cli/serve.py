@@ -8,6 +8,8 @@ import os
 import signal
 import sys
 import threading
+import time
+from dataclasses import replace
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from types import FrameType
@@ -15,11 +17,17 @@ from types import FrameType
 from adapters.clouds.config import env_list
 from adapters.faults import Faults, FaultsSyntaxError
 from adapters.local import LocalBilling, PreemptionPolicy, PriceRule, ScheduledPreemption
+from scheduler.api.standby import StandbyServer
+from scheduler.cli import serve_security
 from scheduler.clouds import check_names
 from scheduler.config import DEFAULT_BIND, ServeConfig, default_data_dir
 from scheduler.control import ControlSettings
 from scheduler.errors import InvalidArgument
+from scheduler.logging_setup import FORMATS, configure_logging
 from scheduler.service import Service
+from scheduler.store import reachable
+
+log = logging.getLogger(__name__)
 
 
 def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -60,7 +68,8 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
     p.add_argument(
         "--advertise",
         default="",
-        help="host:port workers on real clouds reach this server at (default: --bind)",
+        help="host:port workers reach this server at (default: --bind); with replicas, "
+        "every replica's host:port, comma-separated (workers fail over along the list)",
     )
     p.add_argument(
         "--faults",
@@ -99,6 +108,24 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
         metavar="SECONDS",
         help="refit the cost model this often when history moved (0 = only on new billing data)",
     )
+    p.add_argument(
+        "--metrics-bind",
+        default="",
+        metavar="HOST:PORT",
+        help="serve Prometheus metrics (/metrics) and /healthz over HTTP here "
+        "(port 0 = any free port; default: off)",
+    )
+    p.add_argument(
+        "--log-format", choices=FORMATS, default="text", help="text, or json (one object a line)"
+    )
+    p.add_argument(
+        "--shutdown-grace",
+        type=float,
+        default=10.0,
+        metavar="SECONDS",
+        help="on SIGTERM: drain RPCs and finish the tick within this long, then exit",
+    )
+    serve_security.add_arguments(p)
     p.add_argument("-v", "--verbose", action="store_true")
     p.set_defaults(func=run)
 
@@ -144,13 +171,26 @@ def _hazards(items: list[str]) -> dict[str, float]:
     return out
 
 
+def _advertise(text: str) -> str:
+    items = [item.strip() for item in text.split(",")] if text.strip() else []
+    for item in items:
+        host, sep, port = item.rpartition(":")
+        if not sep or not host or not port.isdigit() or not 0 < int(port) < 65536:
+            raise InvalidArgument("--advertise", f"{item!r} is not host:port")
+    return ",".join(items)
+
+
 def config_from_args(args: argparse.Namespace) -> ServeConfig:
     for flag, value in (
         ("--bill-interval", args.bill_interval),
         ("--refit-interval", args.refit_interval),
+        ("--shutdown-grace", args.shutdown_grace),
     ):
         if not value >= 0:
             raise InvalidArgument(flag, "must be >= 0 seconds")
+    host, _, port = args.metrics_bind.rpartition(":")
+    if args.metrics_bind and not (host and port.isdigit() and int(port) < 65536):
+        raise InvalidArgument("--metrics-bind", f"{args.metrics_bind!r} is not HOST:PORT")
     try:
         policy = PreemptionPolicy(
             grace_s=args.grace,
@@ -179,22 +219,41 @@ def config_from_args(args: argparse.Namespace) -> ServeConfig:
         local_vcpu_quota=args.vcpu_quota,
         preemption=policy,
         clouds=check_names(args.cloud or env_list(os.environ, "SKYBATCH_CLOUDS") or ("local",)),
-        advertise=args.advertise,
+        advertise=_advertise(args.advertise),
         checkpoint_uri=args.checkpoints or os.environ.get("SKYBATCH_CHECKPOINTS", ""),
         faults=faults,
         local_billing=LocalBilling(price_rules=_price_rules(args.local_price)),
         local_bill_interval_s=args.bill_interval,
         refit_interval_s=args.refit_interval,
+        **serve_security.config_fields(args),
+        metrics_bind=args.metrics_bind,
     )
+
+
+def _wait_for_store(config: ServeConfig, stop: threading.Event) -> ServeConfig | None:
+    """Until the store answers, hold the gRPC port with a health-only server saying
+    NOT_SERVING. The config to start with (bound to the port held), or None: stopped."""
+    if reachable(config.database_url):
+        return config
+    standby = StandbyServer(
+        config.bind, config.tls.credentials() if config.tls is not None else None
+    )
+    standby.start()
+    print(f"serving on {standby.address}", flush=True)
+    log.warning("store unreachable: health is NOT_SERVING until it answers")
+    try:
+        while not reachable(config.database_url):
+            if stop.wait(config.store_probe_interval_s):
+                return None
+    finally:
+        standby.stop()
+    log.info("store reachable: starting")
+    return replace(config, bind=standby.address)
 
 
 def run(args: argparse.Namespace) -> int:
-    logging.basicConfig(
-        level=logging.DEBUG if args.verbose else logging.INFO,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-        stream=sys.stderr,
-    )
-    service = Service(config_from_args(args))
+    configure_logging(args.log_format, verbose=args.verbose, stream=sys.stderr)
+    config = config_from_args(args)
     stop = threading.Event()
 
     def _on_signal(signum: int, _frame: FrameType | None) -> None:
@@ -202,10 +261,20 @@ def run(args: argparse.Namespace) -> int:
 
     signal.signal(signal.SIGTERM, _on_signal)
     signal.signal(signal.SIGINT, _on_signal)
+    waited = _wait_for_store(config, stop)
+    if waited is None:
+        return 0
+    service = Service(waited)
     service.start()
-    # One machine-readable line: the demo and scripts read the bound address from it.
-    print(f"serving on {service.address}", flush=True)
+    if waited is config:
+        # One machine-readable line: the demo and scripts read the bound address from it
+        # (printed by the standby server already when the store was down at first).
+        print(f"serving on {service.address}", flush=True)
+    if service.metrics_endpoint is not None:
+        print(f"metrics on {service.metrics_endpoint.address}", flush=True)
     stop.wait()
-    logging.getLogger(__name__).info("shutting down")
-    service.stop()
+    log.info("shutting down (grace %.0fs)", args.shutdown_grace)
+    started = time.monotonic()
+    service.stop(grace_s=args.shutdown_grace, timeout_s=args.shutdown_grace)
+    log.info("shut down in %.1fs", time.monotonic() - started)
     return 0

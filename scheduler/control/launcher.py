@@ -28,6 +28,7 @@ from scheduler.control.backoff import Backoff
 from scheduler.control.bootstrap import boot_script
 from scheduler.control.settings import ControlSettings
 from scheduler.domain import AttemptView, JobState, JobView, Placement
+from scheduler.logging_setup import log_fields
 from scheduler.offerings import OfferingCatalog
 from scheduler.store import AttemptStore
 from scheduler.tokens import attempt_token
@@ -74,8 +75,11 @@ class Launcher:
         settings: ControlSettings,
         clock: Callable[[], datetime],
         monotonic: Callable[[], float] = time.monotonic,
+        server_ca: bytes | None = None,
     ) -> None:
         self.attempts = attempts
+        #: The CA (PEM) workers verify a TLS server with; None: they dial plaintext.
+        self.server_ca = server_ca
         self.catalog = catalog
         self.secret = secret
         self.server_address = server_address
@@ -96,6 +100,10 @@ class Launcher:
         self.launches = 0
         self.launch_failures = 0
         self.throttled = 0
+        #: True once this replica may not launch any more (it lost the leader lock,
+        #: scheduler/control/leader.py): the attempt stays LAUNCHING for the new leader,
+        #: which resumes it with the same idempotency token.
+        self.fenced: Callable[[], bool] = lambda: False
 
     def blocked_now(self) -> set[str]:
         now = self.monotonic()
@@ -137,9 +145,20 @@ class Launcher:
                 server=self.server_address,
                 attempt_id=attempt.id,
                 token=attempt_token(self.secret, attempt.id),
+                ca_pem=self.server_ca,
             ),
             tags=node_tags(job, attempt.id),
         )
+        fields = log_fields(
+            job_id=job.id,
+            attempt_id=attempt.id,
+            tenant=job.tenant,
+            cloud=off.cloud,
+            region=off.region,
+        )
+        if self.fenced():
+            log.warning("not launching %s: this replica no longer leads", attempt.id)
+            return
         try:
             node = cloud.launch(spec, token=attempt.id)
         except (CapacityError, QuotaError) as exc:
@@ -151,7 +170,9 @@ class Launcher:
                 pool = quota_pool_named(off, str(exc))
                 self.catalog.lower_quota(pool, exc.limit)
                 kind = f"quota (limit of {pool} now {exc.limit:g})"
-            log.warning("launch of %s on %s refused (%s): %s", attempt.id, off.id, kind, exc)
+            log.warning(
+                "launch of %s on %s refused (%s): %s", attempt.id, off.id, kind, exc, extra=fields
+            )
             self.attempts.launch_failed(
                 attempt.id, f"{kind} error on {off.id}: {exc}", self.clock()
             )
@@ -164,16 +185,20 @@ class Launcher:
             if self.backoff.exhausted(attempt.id):
                 self.backoff.forget(attempt.id)
                 self.launch_failures += 1
-                log.warning("launch of %s throttled %d times: giving up", attempt.id, tries)
+                log.warning(
+                    "launch of %s throttled %d times: giving up", attempt.id, tries, extra=fields
+                )
                 self.attempts.launch_failed(
                     attempt.id, f"launch throttled {tries} times: {exc}", self.clock()
                 )
             else:
-                log.warning("launch of %s throttled (try %d): %s", attempt.id, tries, exc)
+                log.warning(
+                    "launch of %s throttled (try %d): %s", attempt.id, tries, exc, extra=fields
+                )
             return
         except CloudError as exc:
             self.launch_failures += 1
-            log.error("launch of %s on %s failed: %s", attempt.id, off.id, exc)
+            log.error("launch of %s on %s failed: %s", attempt.id, off.id, exc, extra=fields)
             self.attempts.launch_failed(attempt.id, f"launch failed: {exc}", self.clock())
             return
         self.launches += 1
@@ -186,5 +211,10 @@ class Launcher:
             now=self.clock(),
         )
         log.info(
-            "job %s attempt %d launched on %s as %s", job.id, attempt.number, off.id, node.node_id
+            "job %s attempt %d launched on %s as %s",
+            job.id,
+            attempt.number,
+            off.id,
+            node.node_id,
+            extra={**fields, **log_fields(node_id=node.node_id)},
         )

@@ -10,14 +10,15 @@ import logging
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 
 import solver
 from scheduler.control.costmodel import CostModelKeeper
 from scheduler.control.launcher import Launcher
-from scheduler.control.planner import build_problem
+from scheduler.control.planner import BudgetSource, build_problem
 from scheduler.control.reconciler import Reconciler
+from scheduler.control.runtime_tuning import after_tick, loop_tuning
 from scheduler.control.settings import ControlSettings
 from scheduler.costs import CostModel
 from scheduler.domain import JobState
@@ -52,6 +53,7 @@ class ControlLoop:
         clock: Callable[[], datetime],
         costs: CostModelKeeper | None = None,
         solve: Policy = solver.solve,
+        budgets: BudgetSource | None = None,
     ) -> None:
         self.attempts = attempts
         #: Where the planner's prices, hazards and runtime factors come from; without
@@ -64,10 +66,14 @@ class ControlLoop:
         self.clock = clock
         #: What plans: ``solver.solve``, or a policy of ``solver.policies`` (simulations).
         self.solve = solve
+        #: What each tenant with a budget has left, read at every plan; optional.
+        self.budgets = budgets
         #: The last tick's problem and plan, replaced together in one assignment so a
         #: reader on another thread (``skybatch explain``) never sees a mismatched pair.
         self.last_tick: tuple[solver.Problem, solver.Plan] | None = None
         self.ticks = 0
+        #: Told about every plan the solver made (the service's metrics); optional.
+        self.on_plan: Callable[[TickStats], None] | None = None
 
     @property
     def last_plan(self) -> solver.Plan | None:
@@ -85,6 +91,7 @@ class ControlLoop:
         return stats
 
     def plan(self) -> TickStats:
+        begun = time.perf_counter()
         pending = self.attempts.jobs_in(JobState.PENDING)
         if not pending:
             return TickStats(0, 0, 0.0, 0.0)
@@ -101,34 +108,58 @@ class ControlLoop:
             settings=self.settings,
             model=model,
         )
+        if self.budgets is not None and (found := self.budgets(now)):
+            problem = replace(problem, budgets=(*problem.budgets, *found))
         started = time.perf_counter()
         plan = self.solve(
             problem, time_limit_s=self.settings.solver_time_limit_s, hint=self.last_plan
         )
         elapsed = time.perf_counter() - started
         self.last_tick = (problem, plan)
-        planned = 0
+        starting: list[tuple[str, str, str]] = []
+        waiting: list[tuple[str, str]] = []
         for job in pending:
             d = plan.decisions[job.id]
             if d.offering_id is not None and d.start is not None and d.start <= problem.now:
                 note = f"{d.offering_id} (late: {d.reason})" if d.late else d.offering_id
-                if self.attempts.plan(job.id, d.offering_id, now, detail=note):
-                    planned += 1
+                starting.append((job.id, d.offering_id, note))
                 continue
             if d.offering_id is not None:
                 why = f"waiting: planned to start later on {d.offering_id}"
             else:
                 why = f"waiting: {d.reason}"
             if job.state_reason != why:
-                self.attempts.note_waiting(job.id, why, now)
-        return TickStats(len(pending), planned, elapsed, plan.gap, version)
+                waiting.append((job.id, why))
+        # In short transactions: the API's writes get their turn in between.
+        planned = self.attempts.plan_many(starting, now) if starting else 0
+        if waiting:
+            self.attempts.note_waiting_many(waiting, now)
+        stats = TickStats(len(pending), planned, elapsed, plan.gap, version)
+        log.info(
+            "plan tick: %d pending, %d planned, build %.3f s, solve %.3f s, persist %.3f s"
+            " (gap %.3g)",
+            len(pending),
+            planned,
+            started - begun,
+            elapsed,
+            time.perf_counter() - started - elapsed,
+            plan.gap,
+        )
+        if self.on_plan is not None:
+            self.on_plan(stats)
+        return stats
 
     def run(self, stop: threading.Event) -> None:
         """Tick until ``stop`` is set; a failing tick is logged and the next one runs."""
-        while not stop.is_set():
-            started = time.monotonic()
-            try:
-                self.tick()
-            except Exception:
-                log.exception("control loop tick failed; retrying next tick")
-            stop.wait(max(0.0, self.settings.tick_interval_s - (time.monotonic() - started)))
+        runs = 0
+        # The API threads first: GIL hand-over and garbage collection (runtime_tuning).
+        with loop_tuning():
+            while not stop.is_set():
+                started = time.monotonic()
+                try:
+                    self.tick()
+                except Exception:
+                    log.exception("control loop tick failed; retrying next tick")
+                runs += 1
+                after_tick(runs)
+                stop.wait(max(0.0, self.settings.tick_interval_s - (time.monotonic() - started)))

@@ -4,15 +4,16 @@ from __future__ import annotations
 
 import logging
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime, timedelta
 
 import solver
 from adapters.base import Market, Offering, QuotaLimit
 from scheduler.control.settings import ControlSettings
 from scheduler.costs import CostModel
-from scheduler.domain import JobView
-from scheduler.store import LiveAttempt
+from scheduler.domain import JobState, JobView
+from scheduler.store import AttemptStore, LiveAttempt, TenantStore
+from solver.money import to_micros
 
 log = logging.getLogger(__name__)
 
@@ -150,3 +151,76 @@ def build_problem(
         slot_s=settings.plan_slot_s,
         horizon_slots=settings.plan_horizon_slots,
     )
+
+
+# -- budgets ---------------------------------------------------------------------------
+
+
+def committed_micros(
+    now: datetime,
+    live: Sequence[LiveAttempt],
+    jobs: Mapping[str, JobView],
+    hold_until: Mapping[str, datetime],
+    *,
+    tenant: str,
+    start: datetime,
+    end: datetime,
+) -> int:
+    """What the tenant's live attempts that started in ``[start, end)`` will cost: their
+    price from launch until they are expected to end (at least until now)."""
+    total = 0
+    for la in live:
+        a = la.attempt
+        job = jobs.get(a.job_id)
+        if job is None or job.tenant != tenant or not start <= a.created_at < end:
+            continue
+        began = la.launched_at or a.created_at
+        until = max(now, hold_until.get(a.id, now))
+        hours = max(0.0, (until - began).total_seconds()) / 3600
+        total += math.ceil(to_micros(a.placement.price_per_hour) * hours)
+    return total
+
+
+class TenantBudgets:
+    """What each tenant with a budget has left in its current window: the amount minus
+    what its ended attempts cost and its live ones are expected to cost (an attempt
+    counts against the window it started in, as the solver counts a start)."""
+
+    def __init__(
+        self,
+        tenants: TenantStore,
+        attempts: AttemptStore,
+        *,
+        settings: ControlSettings,
+        model: Callable[[], CostModel] = CostModel.catalog,
+    ) -> None:
+        self.tenants = tenants
+        self.attempts = attempts
+        self.settings = settings
+        self.model = model
+
+    def __call__(self, now: datetime) -> tuple[solver.Budget, ...]:
+        budgets = self.tenants.budgets()
+        if not budgets:
+            return ()
+        live = self.attempts.live_attempts()
+        jobs = {
+            j.id: j
+            for j in self.attempts.jobs_in(JobState.PLANNED, JobState.LAUNCHING, JobState.RUNNING)
+        }
+        hold_until = hold_ends(now, live, jobs, self.settings, self.model())
+        out = []
+        for b in budgets:
+            start, end = b.bounds(now)
+            if end <= now:
+                continue
+            spent = self.tenants.ended_spend_micros(b.tenant, start, end)
+            spent += committed_micros(
+                now, live, jobs, hold_until, tenant=b.tenant, start=start, end=end
+            )
+            left = max(0, to_micros(b.amount) - spent)
+            out.append(solver.Budget(b.tenant, left, _epoch(start), _epoch(end)))
+        return tuple(out)
+
+
+BudgetSource = Callable[[datetime], tuple[solver.Budget, ...]]

@@ -25,6 +25,8 @@ from adapters.base import (
 )
 from scheduler.control.launcher import Launcher, attempt_of
 from scheduler.control.settings import ControlSettings
+from scheduler.domain import AttemptView
+from scheduler.logging_setup import log_fields
 from scheduler.offerings import OfferingCatalog
 from scheduler.store import AttemptStore, LiveAttempt
 
@@ -120,7 +122,13 @@ class Reconciler:
             reason = "spot node preempted" if preempted else "node disappeared"
             if preempted:
                 self.preemptions_seen += 1
-            log.warning("attempt %s: %s (node %s)", att.id, reason, att.node_id)
+            log.warning(
+                "attempt %s: %s (node %s)",
+                att.id,
+                reason,
+                att.node_id,
+                extra=_fields(att),
+            )
             self.attempts.node_lost(att.id, preempted=preempted, reason=reason, now=now)
             self.attempts.node_terminated(att.node_id, now)
             return
@@ -138,6 +146,7 @@ class Reconciler:
                 att.id,
                 (now - last).total_seconds(),
                 att.node_id,
+                extra=_fields(att),
             )
             self.attempts.node_lost(att.id, preempted=False, reason="heartbeats stopped", now=now)
             self._terminate(att.placement.cloud, att.node_id)
@@ -158,3 +167,14 @@ class Reconciler:
             log.warning("terminate %s failed (will retry): %s", node_id, exc)
             return
         self.attempts.node_terminated(node_id, self.clock())
+
+
+def _fields(att: AttemptView) -> dict[str, object]:
+    p = att.placement
+    return log_fields(
+        job_id=att.job_id,
+        attempt_id=att.id,
+        cloud=p.cloud,
+        region=p.region,
+        node_id=att.node_id,
+    )

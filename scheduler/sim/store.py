@@ -24,7 +24,7 @@ it gets the same answers, sooner.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import replace
 from datetime import datetime
 from typing import Any, TypeVar
@@ -41,7 +41,9 @@ READS = frozenset({"jobs_in", "live_attempts", "known_node_ids", "nodes_to_termi
 WRITES = frozenset(
     {
         "plan",
+        "plan_many",
         "note_waiting",
+        "note_waiting_many",
         "unplan",
         "start_attempt",
         "attempt_launched",
@@ -213,6 +215,17 @@ class CachedAttemptStore(AttemptStore):
         self._write(
             "note_waiting",
             lambda: super(CachedAttemptStore, self).note_waiting(job_id, reason, now),
+        )
+
+    def plan_many(self, decisions: Sequence[tuple[str, str, str]], now: datetime) -> int:
+        return self._write(
+            "plan", lambda: super(CachedAttemptStore, self).plan_many(decisions, now)
+        )
+
+    def note_waiting_many(self, waiting: Sequence[tuple[str, str]], now: datetime) -> None:
+        self._write(
+            "note_waiting",
+            lambda: super(CachedAttemptStore, self).note_waiting_many(waiting, now),
         )
 
     def unplan(self, job_id: str, reason: str, now: datetime) -> None:

@@ -10,6 +10,8 @@ from scheduler.store.costmodels import CostModelStore
 from scheduler.store.database import Database
 from scheduler.store.history import HistoryStore
 from scheduler.store.jobs import JobStore
+from scheduler.store.metrics_queries import StoreCounts, ping, reachable, store_counts
+from scheduler.store.tenants import TenantStore
 
 __all__ = [
     "AttemptStore",
@@ -22,4 +24,9 @@ __all__ = [
     "JobStore",
     "LiveAttempt",
     "RetryBudgets",
+    "StoreCounts",
+    "TenantStore",
+    "ping",
+    "reachable",
+    "store_counts",
 ]

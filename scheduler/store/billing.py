@@ -187,6 +187,12 @@ class BillingStore:
                     dict(zip(names, row, strict=True))
                     for row in zip(*columns.values(), strict=True)
                 ]
+                if dialect == "postgresql":
+                    # psycopg's executemany reports no row count: count the keys that
+                    # went in (SQLAlchemy batches these into multi-row VALUES).
+                    table = BillingLineRow.__table__  # type: ignore[attr-defined]
+                    stmt = _insert_ignore(dialect).returning(table.c.key)
+                    return len(conn.execute(stmt, rows).all())
                 result = conn.execute(_insert_ignore(dialect), rows)
             return max(0, result.rowcount)
 

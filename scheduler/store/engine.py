@@ -1,7 +1,15 @@
-"""Database engine: SQLite (WAL, default under the user's data dir) or any SQLAlchemy URL.
+"""Database engine: SQLite (WAL, default under the user's data dir) or PostgreSQL by URL.
 
-On SQLite, write transactions start with ``BEGIN IMMEDIATE`` so two writers queue
-on the busy timeout instead of failing on a lock upgrade; reads stay deferred.
+Writers are serialized on both backends, so every read-check-write transaction of the
+store sees the latest committed state and event sequence numbers commit in order (the
+``WatchJobs`` cursor relies on it):
+
+- SQLite: write transactions start with ``BEGIN IMMEDIATE``, so two writers queue on
+  the busy timeout instead of failing on a lock upgrade; reads stay deferred.
+- PostgreSQL (``postgresql+psycopg://``, READ COMMITTED): a write transaction first takes
+  a transaction-scoped advisory lock, which every replica sharing the database honours.
+
+The schema is brought to the newest migration on creation (``migrations.runner``).
 """
 
 from __future__ import annotations
@@ -9,23 +17,28 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, event, inspect
+from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.pool import StaticPool
-from sqlalchemy.schema import CreateColumn
-from sqlmodel import SQLModel
 
-from scheduler.store import tables  # noqa: F401  (registers the tables)
+from scheduler.store.migrations import runner
 
 WRITE_OPTION = "skybatch_write"
+
+#: ``pg_advisory_xact_lock`` key every write transaction takes ("skybatch-write").
+WRITE_LOCK_KEY = 0x736B7962_77726974
 
 
 def sqlite_url(path: Path) -> str:
     return f"sqlite:///{path}"
 
 
-def make_engine(url: str) -> Engine:
-    """Create the engine and the schema (idempotent)."""
-    if url.startswith("sqlite"):
+def is_sqlite(url: str) -> bool:
+    return url.startswith("sqlite")
+
+
+def make_engine(url: str, *, migrate: bool = True) -> Engine:
+    """Create the engine and, unless ``migrate=False``, upgrade the schema to head."""
+    if is_sqlite(url):
         db_path = url.removeprefix("sqlite:///")
         memory = db_path in ("", ":memory:")
         engine = create_engine(
@@ -38,45 +51,17 @@ def make_engine(url: str) -> Engine:
         if not memory:
             Path(db_path).parent.mkdir(parents=True, exist_ok=True)
     else:
-        engine = create_engine(url, pool_pre_ping=True)
-    SQLModel.metadata.create_all(engine)
-    add_missing_columns(engine)
+        engine = create_engine(url, pool_pre_ping=True, pool_size=8, max_overflow=24)
+        if engine.dialect.name == "postgresql":
+            _configure_postgresql(engine)
+    if migrate:
+        try:
+            with engine.execution_options(**{WRITE_OPTION: True}).connect() as conn, conn.begin():
+                runner.upgrade(conn)
+        except BaseException:
+            engine.dispose()
+            raise
     return engine
-
-
-def add_missing_columns(engine: Engine) -> None:
-    """Add columns that newer code defines to tables an older version created.
-
-    Only additive changes with a default are handled (``ALTER TABLE ... ADD COLUMN``),
-    which is all the schema has needed so far; anything else needs a real migration.
-    """
-    with engine.begin() as conn:
-        inspector = inspect(conn)
-        existing_tables = set(inspector.get_table_names())
-        for table in SQLModel.metadata.sorted_tables:
-            if table.name not in existing_tables:
-                continue
-            have = {c["name"] for c in inspector.get_columns(table.name)}
-            for column in table.columns:
-                if column.name in have:
-                    continue
-                default = getattr(column.default, "arg", None)
-                if default is None and not column.nullable:
-                    raise RuntimeError(
-                        f"table {table.name} lacks column {column.name}, which has no default:"
-                        " this database needs a migration"
-                    )
-                ddl = CreateColumn(column).compile(dialect=engine.dialect)
-                literal = "" if default is None else f" DEFAULT {_sql_literal(default)}"
-                conn.exec_driver_sql(f"ALTER TABLE {table.name} ADD COLUMN {ddl}{literal}")
-
-
-def _sql_literal(value: Any) -> str:
-    if isinstance(value, bool):
-        return "1" if value else "0"
-    if isinstance(value, int | float):
-        return repr(value)
-    return "'" + str(value).replace("'", "''") + "'"
 
 
 def _configure_sqlite(engine: Engine) -> None:
@@ -97,3 +82,11 @@ def _configure_sqlite(engine: Engine) -> None:
     def _on_begin(conn: Any) -> None:
         write = conn.get_execution_options().get(WRITE_OPTION, False)
         conn.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")
+
+
+def _configure_postgresql(engine: Engine) -> None:
+    @event.listens_for(engine, "begin")
+    def _on_begin(conn: Any) -> None:
+        if conn.get_execution_options().get(WRITE_OPTION, False):
+            # Held until commit or rollback: the replicas' writers take turns.
+            conn.exec_driver_sql(f"SELECT pg_advisory_xact_lock({WRITE_LOCK_KEY})")

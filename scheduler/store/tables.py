@@ -217,3 +217,42 @@ class CostModelRow(SQLModel, table=True):
     params_json: str
     accuracy_json: str
     inputs_json: str
+
+
+class TenantRow(SQLModel, table=True):
+    """A tenant: who owns jobs, tokens and budgets. ``role`` is ``user`` or ``admin``."""
+
+    __tablename__ = "tenants"
+
+    name: str = Field(primary_key=True)
+    role: str
+    created_at: datetime = Field(sa_type=UTCDateTime)
+    disabled: bool = False
+
+
+class TokenRow(SQLModel, table=True):
+    """A bearer token ``sbt_<id>_<secret>``: only the SHA-256 of the secret is kept."""
+
+    __tablename__ = "tokens"
+
+    id: str = Field(primary_key=True)
+    tenant: str = Field(index=True)
+    secret_sha256: str
+    created_at: datetime = Field(sa_type=UTCDateTime)
+    revoked_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    expires_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    description: str = ""
+
+
+class BudgetRow(SQLModel, table=True):
+    """A tenant's budget per window (``month``, ``week``, ``day`` or ``period`` with
+    explicit bounds); setting one again replaces it."""
+
+    __tablename__ = "budgets"
+
+    tenant: str = Field(primary_key=True)
+    window: str = Field(primary_key=True)
+    amount_micros: int = Field(sa_type=BigInteger)
+    period_start: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    period_end: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    set_at: datetime = Field(sa_type=UTCDateTime)

@@ -36,6 +36,7 @@ import grpc
 
 from adapters.base import CheckpointError
 from adapters.checkpoints import checkpoint_store_from_uri
+from scheduler.api.channel import TOKEN_ENV as TENANT_TOKEN_ENV
 from scheduler.worker.checkpointing import Checkpointer
 from scheduler.worker.rpc import Assignment, WorkerClient, WorkerRpcError
 
@@ -105,6 +106,8 @@ def exit_code_of(returncode: int) -> int:
 def job_env(assignment: Assignment, work: Path, ckpt: Path, progress: Path) -> dict[str, str]:
     env = {**os.environ, **assignment.env}
     env.pop(TOKEN_ENV, None)
+    # A tenant's bearer token the node may have inherited is not the job's to use.
+    env.pop(TENANT_TOKEN_ENV, None)
     env.update(
         SKYBATCH_JOB_ID=assignment.job_id,
         SKYBATCH_ATTEMPT=str(assignment.attempt_number),

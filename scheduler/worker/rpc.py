@@ -13,6 +13,7 @@ retried, with capped exponential backoff inside a total time budget; anything el
 from __future__ import annotations
 
 import logging
+import os
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -20,8 +21,11 @@ from typing import Any, TypeVar
 
 import grpc
 
+from scheduler.api.channel import open_channel
 from scheduler.api.gen.skybatch.v1 import worker_pb2, worker_pb2_grpc
+from scheduler.api.tls import CA_PEM_ENV, ClientTLS
 from scheduler.tokens import TOKEN_METADATA_KEY
+from scheduler.worker.target import dial_target
 
 log = logging.getLogger(__name__)
 
@@ -85,6 +89,13 @@ def assignment_from_pb(msg: worker_pb2.Assignment) -> Assignment:
     )
 
 
+def worker_tls() -> ClientTLS | None:
+    """The server's CA from the node's environment (the launcher puts it in the boot
+    script), or None: plaintext."""
+    pem = os.environ.get(CA_PEM_ENV, "")
+    return ClientTLS(root_ca=pem.encode()) if pem else None
+
+
 def _never() -> bool:
     return False
 
@@ -95,7 +106,9 @@ class WorkerClient:
     def __init__(self, server: str, attempt_id: str, token: str) -> None:
         self._attempt_id = attempt_id
         self._metadata = ((TOKEN_METADATA_KEY, token),)
-        self._channel = grpc.insecure_channel(server)
+        # TLS when the launcher handed us the server's CA (SKYBATCH_TLS_CA_PEM); the
+        # attempt token goes in our own metadata, never a tenant token.
+        self._channel = open_channel(dial_target(server), tls=worker_tls())
         self._stub = _new_stub(self._channel)
 
     def close(self) -> None:

@@ -59,6 +59,41 @@ class AdminServiceStub:
                 request_serializer=scheduler_dot_api_dot_gen_dot_skybatch_dot_v1_dot_admin__pb2.DiffCostModelsRequest.SerializeToString,
                 response_deserializer=scheduler_dot_api_dot_gen_dot_skybatch_dot_v1_dot_admin__pb2.DiffCostModelsResponse.FromString,
                 _registered_method=True)
+        self.CreateTenant = channel.unary_unary(
+                '/skybatch.v1.AdminService/CreateTenant',
+                request_serializer=scheduler_dot_api_dot_gen_dot_skybatch_dot_v1_dot_admin__pb2.CreateTenantRequest.SerializeToString,
+                response_deserializer=scheduler_dot_api_dot_gen_dot_skybatch_dot_v1_dot_admin__pb2.Tenant.FromString,
+                _registered_method=True)
+        self.ListTenants = channel.unary_unary(
+                '/skybatch.v1.AdminService/ListTenants',
+                request_serializer=scheduler_dot_api_dot_gen_dot_skybatch_dot_v1_dot_admin__pb2.ListTenantsRequest.SerializeToString,
+                response_deserializer=scheduler_dot_api_dot_gen_dot_skybatch_dot_v1_dot_admin__pb2.ListTenantsResponse.FromString,
+                _registered_method=True)
+        self.CreateToken = channel.unary_unary(
+                '/skybatch.v1.AdminService/CreateToken',
+                request_serializer=scheduler_dot_api_dot_gen_dot_skybatch_dot_v1_dot_admin__pb2.CreateTokenRequest.SerializeToString,
+                response_deserializer=scheduler_dot_api_dot_gen_dot_skybatch_dot_v1_dot_admin__pb2.CreateTokenResponse.FromString,
+                _registered_method=True)
+        self.ListTokens = channel.unary_unary(
+                '/skybatch.v1.AdminService/ListTokens',
+                request_serializer=scheduler_dot_api_dot_gen_dot_skybatch_dot_v1_dot_admin__pb2.ListTokensRequest.SerializeToString,
+                response_deserializer=scheduler_dot_api_dot_gen_dot_skybatch_dot_v1_dot_admin__pb2.ListTokensResponse.FromString,
+                _registered_method=True)
+        self.RevokeToken = channel.unary_unary(
+                '/skybatch.v1.AdminService/RevokeToken',
+                request_serializer=scheduler_dot_api_dot_gen_dot_skybatch_dot_v1_dot_admin__pb2.RevokeTokenRequest.SerializeToString,
+                response_deserializer=scheduler_dot_api_dot_gen_dot_skybatch_dot_v1_dot_admin__pb2.TokenInfo.FromString,
+                _registered_method=True)
+        self.SetBudget = channel.unary_unary(
+                '/skybatch.v1.AdminService/SetBudget',
+                request_serializer=scheduler_dot_api_dot_gen_dot_skybatch_dot_v1_dot_admin__pb2.SetBudgetRequest.SerializeToString,
+                response_deserializer=scheduler_dot_api_dot_gen_dot_skybatch_dot_v1_dot_admin__pb2.Budget.FromString,
+                _registered_method=True)
+        self.GetBudgets = channel.unary_unary(
+                '/skybatch.v1.AdminService/GetBudgets',
+                request_serializer=scheduler_dot_api_dot_gen_dot_skybatch_dot_v1_dot_admin__pb2.GetBudgetsRequest.SerializeToString,
+                response_deserializer=scheduler_dot_api_dot_gen_dot_skybatch_dot_v1_dot_admin__pb2.GetBudgetsResponse.FromString,
+                _registered_method=True)
 
 
 class AdminServiceServicer:
@@ -99,6 +134,53 @@ class AdminServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def CreateTenant(self, request, context):
+        """Tenants and their bearer tokens: FAILED_PRECONDITION for a tenant that exists,
+        NOT_FOUND for an unknown tenant or token.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListTenants(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def CreateToken(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListTokens(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def RevokeToken(self, request, context):
+        """Idempotent; takes effect within the server's token cache time (seconds).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def SetBudget(self, request, context):
+        """A tenant's budget per window (setting one again replaces it); the planner holds
+        the tenant's jobs PENDING once it is spent.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetBudgets(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_AdminServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -126,6 +208,41 @@ def add_AdminServiceServicer_to_server(servicer, server):
                     servicer.DiffCostModels,
                     request_deserializer=scheduler_dot_api_dot_gen_dot_skybatch_dot_v1_dot_admin__pb2.DiffCostModelsRequest.FromString,
                     response_serializer=scheduler_dot_api_dot_gen_dot_skybatch_dot_v1_dot_admin__pb2.DiffCostModelsResponse.SerializeToString,
+            ),
+            'CreateTenant': grpc.unary_unary_rpc_method_handler(
+                    servicer.CreateTenant,
+                    request_deserializer=scheduler_dot_api_dot_gen_dot_skybatch_dot_v1_dot_admin__pb2.CreateTenantRequest.FromString,
+                    response_serializer=scheduler_dot_api_dot_gen_dot_skybatch_dot_v1_dot_admin__pb2.Tenant.SerializeToString,
+            ),
+            'ListTenants': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListTenants,
+                    request_deserializer=scheduler_dot_api_dot_gen_dot_skybatch_dot_v1_dot_admin__pb2.ListTenantsRequest.FromString,
+                    response_serializer=scheduler_dot_api_dot_gen_dot_skybatch_dot_v1_dot_admin__pb2.ListTenantsResponse.SerializeToString,
+            ),
+            'CreateToken': grpc.unary_unary_rpc_method_handler(
+                    servicer.CreateToken,
+                    request_deserializer=scheduler_dot_api_dot_gen_dot_skybatch_dot_v1_dot_admin__pb2.CreateTokenRequest.FromString,
+                    response_serializer=scheduler_dot_api_dot_gen_dot_skybatch_dot_v1_dot_admin__pb2.CreateTokenResponse.SerializeToString,
+            ),
+            'ListTokens': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListTokens,
+                    request_deserializer=scheduler_dot_api_dot_gen_dot_skybatch_dot_v1_dot_admin__pb2.ListTokensRequest.FromString,
+                    response_serializer=scheduler_dot_api_dot_gen_dot_skybatch_dot_v1_dot_admin__pb2.ListTokensResponse.SerializeToString,
+            ),
+            'RevokeToken': grpc.unary_unary_rpc_method_handler(
+                    servicer.RevokeToken,
+                    request_deserializer=scheduler_dot_api_dot_gen_dot_skybatch_dot_v1_dot_admin__pb2.RevokeTokenRequest.FromString,
+                    response_serializer=scheduler_dot_api_dot_gen_dot_skybatch_dot_v1_dot_admin__pb2.TokenInfo.SerializeToString,
+            ),
+            'SetBudget': grpc.unary_unary_rpc_method_handler(
+                    servicer.SetBudget,
+                    request_deserializer=scheduler_dot_api_dot_gen_dot_skybatch_dot_v1_dot_admin__pb2.SetBudgetRequest.FromString,
+                    response_serializer=scheduler_dot_api_dot_gen_dot_skybatch_dot_v1_dot_admin__pb2.Budget.SerializeToString,
+            ),
+            'GetBudgets': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetBudgets,
+                    request_deserializer=scheduler_dot_api_dot_gen_dot_skybatch_dot_v1_dot_admin__pb2.GetBudgetsRequest.FromString,
+                    response_serializer=scheduler_dot_api_dot_gen_dot_skybatch_dot_v1_dot_admin__pb2.GetBudgetsResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -263,6 +380,195 @@ class AdminService:
             '/skybatch.v1.AdminService/DiffCostModels',
             scheduler_dot_api_dot_gen_dot_skybatch_dot_v1_dot_admin__pb2.DiffCostModelsRequest.SerializeToString,
             scheduler_dot_api_dot_gen_dot_skybatch_dot_v1_dot_admin__pb2.DiffCostModelsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def CreateTenant(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/skybatch.v1.AdminService/CreateTenant',
+            scheduler_dot_api_dot_gen_dot_skybatch_dot_v1_dot_admin__pb2.CreateTenantRequest.SerializeToString,
+            scheduler_dot_api_dot_gen_dot_skybatch_dot_v1_dot_admin__pb2.Tenant.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListTenants(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/skybatch.v1.AdminService/ListTenants',
+            scheduler_dot_api_dot_gen_dot_skybatch_dot_v1_dot_admin__pb2.ListTenantsRequest.SerializeToString,
+            scheduler_dot_api_dot_gen_dot_skybatch_dot_v1_dot_admin__pb2.ListTenantsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def CreateToken(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/skybatch.v1.AdminService/CreateToken',
+            scheduler_dot_api_dot_gen_dot_skybatch_dot_v1_dot_admin__pb2.CreateTokenRequest.SerializeToString,
+            scheduler_dot_api_dot_gen_dot_skybatch_dot_v1_dot_admin__pb2.CreateTokenResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListTokens(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/skybatch.v1.AdminService/ListTokens',
+            scheduler_dot_api_dot_gen_dot_skybatch_dot_v1_dot_admin__pb2.ListTokensRequest.SerializeToString,
+            scheduler_dot_api_dot_gen_dot_skybatch_dot_v1_dot_admin__pb2.ListTokensResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def RevokeToken(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/skybatch.v1.AdminService/RevokeToken',
+            scheduler_dot_api_dot_gen_dot_skybatch_dot_v1_dot_admin__pb2.RevokeTokenRequest.SerializeToString,
+            scheduler_dot_api_dot_gen_dot_skybatch_dot_v1_dot_admin__pb2.TokenInfo.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def SetBudget(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/skybatch.v1.AdminService/SetBudget',
+            scheduler_dot_api_dot_gen_dot_skybatch_dot_v1_dot_admin__pb2.SetBudgetRequest.SerializeToString,
+            scheduler_dot_api_dot_gen_dot_skybatch_dot_v1_dot_admin__pb2.Budget.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetBudgets(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/skybatch.v1.AdminService/GetBudgets',
+            scheduler_dot_api_dot_gen_dot_skybatch_dot_v1_dot_admin__pb2.GetBudgetsRequest.SerializeToString,
+            scheduler_dot_api_dot_gen_dot_skybatch_dot_v1_dot_admin__pb2.GetBudgetsResponse.FromString,
             options,
             channel_credentials,
             insecure,
