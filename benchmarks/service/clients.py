@@ -42,7 +42,9 @@ class Target:
         return tuple(md)
 
     def stub(self) -> tuple[grpc.Channel, Any]:
-        channel = grpc.insecure_channel(self.address)
+        # A target listing several replicas spreads calls over them.
+        options = [("grpc.lb_policy_name", "round_robin")] if "," in self.address else []
+        channel = grpc.insecure_channel(self.address, options=options)
         grpc.channel_ready_future(channel).result(timeout=30)
         return channel, jobs_pb2_grpc.JobServiceStub(channel)  # type: ignore[no-untyped-call]
 

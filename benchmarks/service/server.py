@@ -44,6 +44,28 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+class Replicas:
+    """Several ``Serve`` processes on one store, seen as one: ``address`` is a gRPC
+    target listing them all (clients pick round-robin), CPU and memory are summed."""
+
+    def __init__(self, servers: Sequence[Serve]) -> None:
+        self.servers = list(servers)
+        addresses = [s.address for s in self.servers]
+        self.address = addresses[0] if len(addresses) == 1 else "ipv4:" + ",".join(addresses)
+        self.pids = [s.pid for s in self.servers]
+
+    def cpu_s(self) -> float:
+        return sum(s.cpu_s() for s in self.servers)
+
+    def memory(self) -> dict[str, float]:
+        each = [s.memory() for s in self.servers]
+        return {k: sum(m[k] for m in each) for k in each[0]}
+
+    def stop(self) -> None:
+        for s in self.servers:
+            s.stop()
+
+
 class Serve:
     """One ``skybatch serve`` process; ``stop()`` sends SIGTERM (SIGKILL after 30 s)."""
 
