@@ -2,21 +2,31 @@
 
 Each cloud port caches its own catalog (``LibcloudCloud`` keeps it for minutes), so
 this only gathers; a cloud that fails to answer is left out until it answers again.
+Quotas are the clouds', lowered by what quota errors taught us and by admin caps
+(``scheduler.quotas``), which are read afresh at every call.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, Sequence
 
 from adapters.base import CloudError, CloudPort, Offering, QuotaLimit
+from scheduler.quotas import PoolLimits
 
 log = logging.getLogger(__name__)
 
 
 class OfferingCatalog:
-    def __init__(self, clouds: Sequence[CloudPort]) -> None:
+    def __init__(
+        self,
+        clouds: Sequence[CloudPort],
+        *,
+        caps: Callable[[], Mapping[str, float]] | None = None,
+    ) -> None:
         self.clouds = {c.name: c for c in clouds}
+        #: pool -> the admin's cap (a store query, cheap), read at every ``quotas()``
+        self.caps = caps
         #: pool -> the limit a cloud's quota error reported (lower than configured)
         self.learned: dict[str, float] = {}
         self.last_listed: dict[str, list[Offering]] = {}
@@ -42,18 +52,21 @@ class OfferingCatalog:
             out.extend(listed)
         return out
 
-    def quotas(self) -> list[QuotaLimit]:
-        """Each cloud's quotas, lowered where a quota error told us the real limit."""
-        out = []
+    def pool_limits(self) -> list[PoolLimits]:
+        """Every pool a cloud reports, a quota error named or an admin capped, with what
+        each source says about it (the clouds' pools first, in their order)."""
+        caps = dict(self.caps()) if self.caps is not None else {}
+        reported: dict[str, float] = {}
         for cloud in self.clouds.values():
             for q in cloud.quotas():
-                learned = self.learned.get(q.pool)
-                out.append(q if learned is None else QuotaLimit(q.pool, min(q.capacity, learned)))
-        listed = {q.pool for q in out}
-        out.extend(
-            QuotaLimit(pool, limit) for pool, limit in self.learned.items() if pool not in listed
-        )
-        return out
+                reported[q.pool] = q.capacity
+        pools = dict.fromkeys([*reported, *self.learned, *caps])
+        return [PoolLimits(p, reported.get(p), self.learned.get(p), caps.get(p)) for p in pools]
+
+    def quotas(self) -> list[QuotaLimit]:
+        """Each pool's capacity for the planner: the cloud's quota, lowered where a quota
+        error told us the real limit and where an admin capped it (never raised)."""
+        return [QuotaLimit(p.pool, p.effective) for p in self.pool_limits()]
 
     def lower_quota(self, pool: str, limit: float) -> None:
         """A launch was refused for quota and the cloud said the limit: plan with it."""

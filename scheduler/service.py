@@ -15,6 +15,7 @@ from adapters.base import CloudPort
 from adapters.faults import FaultyCloud
 from adapters.local import LocalCloudConfig, LocalNodeDriver, make_local_cloud
 from scheduler.analysis import offering_price_table
+from scheduler.api.admin_quotas import QuotaSources
 from scheduler.api.admin_service import AdminService
 from scheduler.api.auth import auth_interceptor
 from scheduler.api.explain import PlanSnapshot
@@ -44,6 +45,7 @@ from scheduler.store import (
     Database,
     HistoryStore,
     JobStore,
+    QuotaStore,
     TenantStore,
     ping,
     store_counts,
@@ -69,6 +71,7 @@ class Service:
         self.billing = BillingStore(self.db)
         self.models = CostModelStore(self.db)
         self.tenants = TenantStore(self.db)
+        self.quota_caps = QuotaStore(self.db)
         self.driver: LocalNodeDriver
         self.driver, local = make_local_cloud(
             LocalCloudConfig(
@@ -85,7 +88,8 @@ class Service:
             faults = config.faults
             ports = [FaultyCloud(port, faults) for port in ports]
             log.warning("fault injection is on: %s", faults)
-        self.catalog = OfferingCatalog(ports)
+        # Admin caps are read at every plan: a change applies from the next tick.
+        self.catalog = OfferingCatalog(ports, caps=self.quota_caps.limits)
         self.stopping = threading.Event()
         self.keeper = CostModelKeeper(
             HistoryStore(self.db),
@@ -152,6 +156,7 @@ class Service:
                     spool_dir=config.billing_dir,
                     clock=self._now,
                     tenants=self.tenants,
+                    quotas=QuotaSources(self.quota_caps, self.catalog, self.attempts),
                 ),
                 reports=ReportService(
                     self.db, lambda: offering_price_table(self.catalog.offerings())
@@ -172,7 +177,7 @@ class Service:
             worker_python=config.worker_python,
             settings=config.control,
             clock=self._now,
-            server_ca=config.tls.ca_for_workers() if config.tls is not None else None,
+            worker_tls=config.tls.for_workers() if config.tls is not None else None,
         )
         #: Big plans are solved in a worker process: the API keeps the GIL meanwhile.
         self.solve_process = SolveProcess(solver.solve)

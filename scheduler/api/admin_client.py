@@ -1,4 +1,5 @@
-"""The Python admin client: billing ingest, cost models, tenants, tokens and budgets.
+"""The Python admin client: billing ingest, cost models, tenants, tokens, budgets and
+quota caps.
 
 >>> with AdminClient("127.0.0.1:50051") as admin:
 ...     report = admin.ingest_billing(Path("focus-2026-11.csv"))
@@ -19,8 +20,10 @@ from scheduler.api.client import SkybatchClient
 from scheduler.api.convert import ts
 from scheduler.api.gen.skybatch.v1 import admin_pb2 as pb
 from scheduler.api.gen.skybatch.v1 import admin_pb2_grpc
+from scheduler.api.quota_convert import quota_from_pb
 from scheduler.billing import IngestReport
 from scheduler.domain import CostModelVersion
+from scheduler.quotas import QuotaStatus
 from scheduler.tenancy import BudgetStatus, BudgetWindow, Role, Tenant, TokenInfo
 
 CHUNK_BYTES = 1 << 20
@@ -176,3 +179,25 @@ class AdminClient(SkybatchClient):
             pb.GetBudgetsRequest(tenant=tenant), metadata=self.metadata, timeout=self.timeout_s
         )
         return [tenant_convert.budget_from_pb(b) for b in r.budgets]
+
+    # -- quota caps (an admin token's calls) ------------------------------------------
+
+    def set_quota_cap(self, pool: str, limit: float, *, note: str = "") -> QuotaStatus:
+        m = self.admin.SetQuotaCap(
+            pb.SetQuotaCapRequest(pool=pool, limit=limit, note=note),
+            metadata=self.metadata,
+            timeout=self.timeout_s,
+        )
+        return quota_from_pb(m)
+
+    def clear_quota_cap(self, pool: str) -> QuotaStatus:
+        m = self.admin.ClearQuotaCap(
+            pb.ClearQuotaCapRequest(pool=pool), metadata=self.metadata, timeout=self.timeout_s
+        )
+        return quota_from_pb(m)
+
+    def quotas(self) -> list[QuotaStatus]:
+        r = self.admin.ListQuotas(
+            pb.ListQuotasRequest(), metadata=self.metadata, timeout=self.timeout_s
+        )
+        return [quota_from_pb(q) for q in r.quotas]

@@ -1,5 +1,5 @@
 """``skybatch.v1.AdminService``: billing ingest and cost models (tenants, tokens and
-budgets: ``scheduler.api.admin_tenants``).
+budgets: ``scheduler.api.admin_tenants``; quota caps: ``scheduler.api.admin_quotas``).
 
 ``IngestBilling`` spools the uploaded bytes to a file under the server's data dir,
 then ingests it on a worker thread while the handler streams progress back. The
@@ -20,6 +20,7 @@ import grpc
 
 from adapters.billing import BillingFileError
 from scheduler.api import admin_convert
+from scheduler.api.admin_quotas import QuotaAdmin, QuotaSources
 from scheduler.api.admin_tenants import TenantAdmin
 from scheduler.api.gen.skybatch.v1 import admin_pb2 as pb
 from scheduler.api.gen.skybatch.v1 import admin_pb2_grpc
@@ -36,7 +37,7 @@ log = logging.getLogger(__name__)
 MAX_UPLOAD_BYTES = 8 * 1024**3
 
 
-class AdminService(TenantAdmin, admin_pb2_grpc.AdminServiceServicer):
+class AdminService(TenantAdmin, QuotaAdmin, admin_pb2_grpc.AdminServiceServicer):
     def __init__(
         self,
         billing: BillingStore,
@@ -46,8 +47,10 @@ class AdminService(TenantAdmin, admin_pb2_grpc.AdminServiceServicer):
         spool_dir: Path,
         clock: Callable[[], datetime],
         tenants: TenantStore | None = None,
+        quotas: QuotaSources | None = None,
     ) -> None:
         self.tenants = tenants
+        self.quotas = quotas
         self.billing = billing
         self.models = models
         self.keeper = keeper

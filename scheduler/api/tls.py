@@ -1,5 +1,6 @@
-"""TLS material for the server (certificate, key, optional client CA: mutual TLS) and
-for clients (the CA to trust, an optional client certificate), read from PEM files."""
+"""TLS material for the server (certificate, key, optional client CA: mutual TLS; the
+client certificate handed to worker nodes) and for clients (the CA to trust, an
+optional client certificate), read from PEM files."""
 
 from __future__ import annotations
 
@@ -16,6 +17,8 @@ from scheduler.errors import InvalidArgument
 CA_ENV, CERT_ENV, KEY_ENV = "SKYBATCH_TLS_CA", "SKYBATCH_TLS_CERT", "SKYBATCH_TLS_KEY"
 #: The CA as PEM text rather than a path: how the launcher hands it to worker nodes.
 CA_PEM_ENV = "SKYBATCH_TLS_CA_PEM"
+#: The workers' client certificate and key as PEM text (mutual TLS), likewise.
+CERT_PEM_ENV, KEY_PEM_ENV = "SKYBATCH_TLS_CERT_PEM", "SKYBATCH_TLS_KEY_PEM"
 
 
 def read_pem(path: Path, field: str) -> bytes:
@@ -37,6 +40,16 @@ class ServerTLS:
     #: The CA worker nodes verify this server with (handed to them at launch); None:
     #: the certificate chain itself (right when it is self-signed or holds the CA).
     worker_ca: bytes | None = None
+    #: The client certificate (and key) worker nodes present under mutual TLS; it gets
+    #: them through TLS only: their attempt tokens still decide what they may touch.
+    worker_cert: bytes | None = None
+    worker_key: bytes | None = None
+
+    def __post_init__(self) -> None:
+        if (self.worker_cert is None) != (self.worker_key is None):
+            raise InvalidArgument(
+                "--tls-worker-cert", "--tls-worker-cert and --tls-worker-key go together"
+            )
 
     @classmethod
     def from_files(
@@ -45,16 +58,28 @@ class ServerTLS:
         key: Path,
         client_ca: Path | None = None,
         worker_ca: Path | None = None,
+        worker_cert: Path | None = None,
+        worker_key: Path | None = None,
     ) -> ServerTLS:
+        def optional(path: Path | None, field: str) -> bytes | None:
+            return read_pem(path, field) if path is not None else None
+
         return cls(
             read_pem(cert, "--tls-cert"),
             read_pem(key, "--tls-key"),
-            read_pem(client_ca, "--tls-client-ca") if client_ca is not None else None,
-            read_pem(worker_ca, "--tls-ca") if worker_ca is not None else None,
+            optional(client_ca, "--tls-client-ca"),
+            optional(worker_ca, "--tls-ca"),
+            optional(worker_cert, "--tls-worker-cert"),
+            optional(worker_key, "--tls-worker-key"),
         )
 
     def ca_for_workers(self) -> bytes:
         return self.worker_ca or self.cert_chain
+
+    def for_workers(self) -> ClientTLS:
+        """What worker nodes dial this server with: the CA to verify it, and under
+        mutual TLS the worker certificate (None when none was given)."""
+        return ClientTLS(self.ca_for_workers(), self.worker_cert, self.worker_key)
 
     def credentials(self) -> grpc.ServerCredentials:
         return grpc.ssl_server_credentials(
@@ -85,6 +110,15 @@ class ClientTLS:
             read_pem(cert, "--tls-cert") if cert is not None else None,
             read_pem(key, "--tls-key") if key is not None else None,
         )
+
+    @classmethod
+    def from_pem_env(cls, environ: Mapping[str, str] = os.environ) -> ClientTLS | None:
+        """What a worker node dials with: ``SKYBATCH_TLS_{CA,CERT,KEY}_PEM`` (PEM text,
+        from the boot script); None when no CA is set (plaintext)."""
+        ca, cert, key = (environ.get(k, "") for k in (CA_PEM_ENV, CERT_PEM_ENV, KEY_PEM_ENV))
+        if not ca:
+            return None
+        return cls(ca.encode(), cert.encode() or None, key.encode() or None)
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] = os.environ) -> ClientTLS | None:

@@ -12,7 +12,7 @@ import grpc
 
 from scheduler.api.channel import TOKEN_ENV
 from scheduler.api.tls import CA_ENV, CERT_ENV, KEY_ENV
-from scheduler.cli import admin, commands, demo, report, serve, simulate, solve, tenant
+from scheduler.cli import admin, commands, demo, quota, report, serve, simulate, solve, tenant
 from scheduler.cli.render import make_console
 from scheduler.errors import InvalidArgument, SkybatchError
 
@@ -33,6 +33,7 @@ def parser() -> argparse.ArgumentParser:
     solve.add_parser(sub)
     simulate.add_parser(sub)
     tenant.add_parsers(sub)
+    quota.add_parsers(sub)
     _add_credential_flags(p, default="")
     for client_parser in _client_parsers(p):
         # Also after the subcommand; SUPPRESS keeps a value given before it.

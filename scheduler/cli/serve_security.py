@@ -47,6 +47,14 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         help="the CA that signed --tls-cert, handed to worker nodes (default: --tls-cert)",
     )
     g.add_argument(
+        "--tls-worker-cert",
+        type=Path,
+        default=None,
+        help="client certificate (PEM, from the --tls-client-ca CA) handed to worker nodes "
+        "in their boot script; required with --tls-client-ca",
+    )
+    g.add_argument("--tls-worker-key", type=Path, default=None, help="its private key (PEM)")
+    g.add_argument(
         "--token-cache",
         type=float,
         default=5.0,
@@ -89,10 +97,38 @@ def config_fields(args: argparse.Namespace) -> dict[str, Any]:
         )
     if (args.tls_cert is None) != (args.tls_key is None):
         raise InvalidArgument("--tls-cert", "--tls-cert and --tls-key go together")
-    if args.tls_cert is None and (args.tls_client_ca is not None or args.tls_ca is not None):
-        raise InvalidArgument("--tls-client-ca", "needs --tls-cert and --tls-key")
+    tls_only = {
+        "--tls-client-ca": args.tls_client_ca,
+        "--tls-ca": args.tls_ca,
+        "--tls-worker-cert": args.tls_worker_cert,
+        "--tls-worker-key": args.tls_worker_key,
+    }
+    if args.tls_cert is None:
+        for flag, value in tls_only.items():
+            if value is not None:
+                raise InvalidArgument(flag, "needs --tls-cert and --tls-key")
+    if (args.tls_worker_cert is None) != (args.tls_worker_key is None):
+        raise InvalidArgument(
+            "--tls-worker-cert", "--tls-worker-cert and --tls-worker-key go together"
+        )
+    if args.tls_client_ca is not None and args.tls_worker_cert is None:
+        # Every launched worker would be refused at the TLS handshake.
+        raise InvalidArgument(
+            "--tls-worker-cert",
+            "required with --tls-client-ca: under mutual TLS worker nodes need a client "
+            "certificate (and --tls-worker-key) signed by that CA, or they cannot connect",
+        )
+    if args.tls_worker_cert is not None and args.tls_client_ca is None:
+        raise InvalidArgument("--tls-worker-cert", "only for mutual TLS: needs --tls-client-ca")
     tls = (
-        ServerTLS.from_files(args.tls_cert, args.tls_key, args.tls_client_ca, args.tls_ca)
+        ServerTLS.from_files(
+            args.tls_cert,
+            args.tls_key,
+            args.tls_client_ca,
+            args.tls_ca,
+            args.tls_worker_cert,
+            args.tls_worker_key,
+        )
         if args.tls_cert is not None
         else None
     )

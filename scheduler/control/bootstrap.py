@@ -4,24 +4,32 @@ from __future__ import annotations
 
 import shlex
 
+from scheduler.api.tls import CA_PEM_ENV, CERT_PEM_ENV, KEY_PEM_ENV, ClientTLS
+
 
 def boot_script(
-    *, python: str, server: str, attempt_id: str, token: str, ca_pem: bytes | None = None
+    *, python: str, server: str, attempt_id: str, token: str, tls: ClientTLS | None = None
 ) -> str:
-    """A POSIX shell script; the token is the attempt-scoped one, nothing else. With the
-    server's CA (``ca_pem``) the worker dials TLS and verifies the server with it
-    (``$SKYBATCH_TLS_CA_PEM``, read by ``scheduler.api.tls.ClientTLS.from_env``)."""
+    """A POSIX shell script; the token is the attempt-scoped one, nothing else. With
+    ``tls`` (the server's CA, and under mutual TLS the workers' client certificate and
+    key) the worker dials TLS: ``$SKYBATCH_TLS_{CA,CERT,KEY}_PEM``, read by
+    ``scheduler.api.tls.ClientTLS.from_pem_env``. The key is as secret as the token:
+    whoever can read the node's user data has both."""
     q = shlex.quote
-    ca = (
-        f"SKYBATCH_TLS_CA_PEM={q(ca_pem.decode())}\nexport SKYBATCH_TLS_CA_PEM\n"
-        if ca_pem is not None
-        else ""
-    )
+    exports = ""
+    if tls is not None:
+        for name, pem in (
+            (CA_PEM_ENV, tls.root_ca),
+            (CERT_PEM_ENV, tls.cert_chain),
+            (KEY_PEM_ENV, tls.private_key),
+        ):
+            if pem is not None:
+                exports += f"{name}={q(pem.decode())}\nexport {name}\n"
     return (
         "#!/bin/sh\n"
         "# skybatch worker bootstrap\n"
         f"SKYBATCH_ATTEMPT_TOKEN={q(token)}\n"
         "export SKYBATCH_ATTEMPT_TOKEN\n"
-        f"{ca}"
+        f"{exports}"
         f"exec {q(python)} -m scheduler.worker --server {q(server)} --attempt-id {q(attempt_id)}\n"
     )

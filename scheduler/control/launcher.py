@@ -24,6 +24,7 @@ from adapters.base import (
     QuotaError,
     ThrottledError,
 )
+from scheduler.api.tls import ClientTLS
 from scheduler.control.backoff import Backoff
 from scheduler.control.bootstrap import boot_script
 from scheduler.control.settings import ControlSettings
@@ -75,11 +76,12 @@ class Launcher:
         settings: ControlSettings,
         clock: Callable[[], datetime],
         monotonic: Callable[[], float] = time.monotonic,
-        server_ca: bytes | None = None,
+        worker_tls: ClientTLS | None = None,
     ) -> None:
         self.attempts = attempts
-        #: The CA (PEM) workers verify a TLS server with; None: they dial plaintext.
-        self.server_ca = server_ca
+        #: What workers dial a TLS server with (its CA; under mutual TLS their client
+        #: certificate too); None: they dial plaintext.
+        self.worker_tls = worker_tls
         self.catalog = catalog
         self.secret = secret
         self.server_address = server_address
@@ -145,7 +147,7 @@ class Launcher:
                 server=self.server_address,
                 attempt_id=attempt.id,
                 token=attempt_token(self.secret, attempt.id),
-                ca_pem=self.server_ca,
+                tls=self.worker_tls,
             ),
             tags=node_tags(job, attempt.id),
         )

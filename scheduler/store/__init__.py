@@ -11,6 +11,7 @@ from scheduler.store.database import Database
 from scheduler.store.history import HistoryStore
 from scheduler.store.jobs import JobStore
 from scheduler.store.metrics_queries import StoreCounts, ping, reachable, store_counts
+from scheduler.store.quotas import QuotaStore
 from scheduler.store.tenants import TenantStore
 
 __all__ = [
@@ -23,6 +24,7 @@ __all__ = [
     "HistoryStore",
     "JobStore",
     "LiveAttempt",
+    "QuotaStore",
     "RetryBudgets",
     "StoreCounts",
     "TenantStore",

@@ -256,3 +256,17 @@ class BudgetRow(SQLModel, table=True):
     period_start: datetime | None = Field(default=None, sa_type=UTCDateTime)
     period_end: datetime | None = Field(default=None, sa_type=UTCDateTime)
     set_at: datetime = Field(sa_type=UTCDateTime)
+
+
+class QuotaCapRow(SQLModel, table=True):
+    """An admin's cap on a quota pool (``cloud/region/resource``), in the pool's units;
+    the planner uses the least of it and the cloud's limit."""
+
+    __tablename__ = "quota_caps"
+
+    pool: str = Field(primary_key=True)
+    limit_units: float
+    set_at: datetime = Field(sa_type=UTCDateTime)
+    #: The tenant whose admin token set it.
+    set_by: str
+    note: str = ""

@@ -37,6 +37,7 @@ import grpc
 from adapters.base import CheckpointError
 from adapters.checkpoints import checkpoint_store_from_uri
 from scheduler.api.channel import TOKEN_ENV as TENANT_TOKEN_ENV
+from scheduler.api.tls import CERT_PEM_ENV, KEY_PEM_ENV
 from scheduler.worker.checkpointing import Checkpointer
 from scheduler.worker.rpc import Assignment, WorkerClient, WorkerRpcError
 
@@ -108,6 +109,9 @@ def job_env(assignment: Assignment, work: Path, ckpt: Path, progress: Path) -> d
     env.pop(TOKEN_ENV, None)
     # A tenant's bearer token the node may have inherited is not the job's to use.
     env.pop(TENANT_TOKEN_ENV, None)
+    # Nor is the worker's TLS client key (mutual TLS) and its certificate.
+    env.pop(KEY_PEM_ENV, None)
+    env.pop(CERT_PEM_ENV, None)
     env.update(
         SKYBATCH_JOB_ID=assignment.job_id,
         SKYBATCH_ATTEMPT=str(assignment.attempt_number),

@@ -23,7 +23,7 @@ import grpc
 
 from scheduler.api.channel import open_channel
 from scheduler.api.gen.skybatch.v1 import worker_pb2, worker_pb2_grpc
-from scheduler.api.tls import CA_PEM_ENV, ClientTLS
+from scheduler.api.tls import ClientTLS
 from scheduler.tokens import TOKEN_METADATA_KEY
 from scheduler.worker.target import dial_target
 
@@ -90,10 +90,10 @@ def assignment_from_pb(msg: worker_pb2.Assignment) -> Assignment:
 
 
 def worker_tls() -> ClientTLS | None:
-    """The server's CA from the node's environment (the launcher puts it in the boot
-    script), or None: plaintext."""
-    pem = os.environ.get(CA_PEM_ENV, "")
-    return ClientTLS(root_ca=pem.encode()) if pem else None
+    """The server's CA, and under mutual TLS the worker's client certificate and key,
+    from the node's environment (the launcher puts them in the boot script); None:
+    plaintext."""
+    return ClientTLS.from_pem_env(os.environ)
 
 
 def _never() -> bool:
@@ -106,8 +106,9 @@ class WorkerClient:
     def __init__(self, server: str, attempt_id: str, token: str) -> None:
         self._attempt_id = attempt_id
         self._metadata = ((TOKEN_METADATA_KEY, token),)
-        # TLS when the launcher handed us the server's CA (SKYBATCH_TLS_CA_PEM); the
-        # attempt token goes in our own metadata, never a tenant token.
+        # TLS when the launcher handed us the server's CA (SKYBATCH_TLS_CA_PEM), with a
+        # client certificate under mutual TLS (SKYBATCH_TLS_CERT_PEM/KEY_PEM): that only
+        # gets us through TLS; the attempt token in our metadata says what we may touch.
         self._channel = open_channel(dial_target(server), tls=worker_tls())
         self._stub = _new_stub(self._channel)
 

@@ -1,5 +1,6 @@
 """Throwaway TLS material for tests: a CA, a server certificate (localhost, 127.0.0.1),
-a client certificate, and a second, unrelated CA (for "wrong CA" cases)."""
+a client certificate, one for worker agents, and a second, unrelated CA (for "wrong
+CA" cases)."""
 
 from __future__ import annotations
 
@@ -23,6 +24,9 @@ class TlsFiles:
     server_key: Path
     client_cert: Path
     client_key: Path
+    #: The client certificate worker agents present (``serve --tls-worker-cert``).
+    worker_cert: Path
+    worker_key: Path
     other_ca: Path
     #: A client certificate signed by the other CA (mutual TLS must refuse it).
     other_client_cert: Path
@@ -128,6 +132,7 @@ def make_tls_files(directory: Path) -> TlsFiles:
     other = _ca("some other CA")
     server = _leaf("localhost", ca, server=True)
     client = _leaf("test client", ca, server=False)
+    worker = _leaf("skybatch worker", ca, server=False)
     stranger = _leaf("stranger", other, server=False)
     d = directory
     return TlsFiles(
@@ -136,6 +141,8 @@ def make_tls_files(directory: Path) -> TlsFiles:
         server_key=_write_key(d / "server.key", server[1]),
         client_cert=_write(d / "client.pem", client[0]),
         client_key=_write_key(d / "client.key", client[1]),
+        worker_cert=_write(d / "worker.pem", worker[0]),
+        worker_key=_write_key(d / "worker.key", worker[1]),
         other_ca=_write(d / "other-ca.pem", other[0]),
         other_client_cert=_write(d / "stranger.pem", stranger[0]),
         other_client_key=_write_key(d / "stranger.key", stranger[1]),

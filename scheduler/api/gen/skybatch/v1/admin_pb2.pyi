@@ -282,3 +282,51 @@ class GetBudgetsResponse(_message.Message):
     BUDGETS_FIELD_NUMBER: _ClassVar[int]
     budgets: _containers.RepeatedCompositeFieldContainer[Budget]
     def __init__(self, budgets: _Optional[_Iterable[_Union[Budget, _Mapping]]] = ...) -> None: ...
+
+class Quota(_message.Message):
+    __slots__ = ("pool", "cloud_limit", "learned_limit", "cap", "effective_limit", "in_use", "cap_set_at", "cap_set_by", "cap_note")
+    POOL_FIELD_NUMBER: _ClassVar[int]
+    CLOUD_LIMIT_FIELD_NUMBER: _ClassVar[int]
+    LEARNED_LIMIT_FIELD_NUMBER: _ClassVar[int]
+    CAP_FIELD_NUMBER: _ClassVar[int]
+    EFFECTIVE_LIMIT_FIELD_NUMBER: _ClassVar[int]
+    IN_USE_FIELD_NUMBER: _ClassVar[int]
+    CAP_SET_AT_FIELD_NUMBER: _ClassVar[int]
+    CAP_SET_BY_FIELD_NUMBER: _ClassVar[int]
+    CAP_NOTE_FIELD_NUMBER: _ClassVar[int]
+    pool: str
+    cloud_limit: float
+    learned_limit: float
+    cap: float
+    effective_limit: float
+    in_use: float
+    cap_set_at: _timestamp_pb2.Timestamp
+    cap_set_by: str
+    cap_note: str
+    def __init__(self, pool: _Optional[str] = ..., cloud_limit: _Optional[float] = ..., learned_limit: _Optional[float] = ..., cap: _Optional[float] = ..., effective_limit: _Optional[float] = ..., in_use: _Optional[float] = ..., cap_set_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., cap_set_by: _Optional[str] = ..., cap_note: _Optional[str] = ...) -> None: ...
+
+class SetQuotaCapRequest(_message.Message):
+    __slots__ = ("pool", "limit", "note")
+    POOL_FIELD_NUMBER: _ClassVar[int]
+    LIMIT_FIELD_NUMBER: _ClassVar[int]
+    NOTE_FIELD_NUMBER: _ClassVar[int]
+    pool: str
+    limit: float
+    note: str
+    def __init__(self, pool: _Optional[str] = ..., limit: _Optional[float] = ..., note: _Optional[str] = ...) -> None: ...
+
+class ClearQuotaCapRequest(_message.Message):
+    __slots__ = ("pool",)
+    POOL_FIELD_NUMBER: _ClassVar[int]
+    pool: str
+    def __init__(self, pool: _Optional[str] = ...) -> None: ...
+
+class ListQuotasRequest(_message.Message):
+    __slots__ = ()
+    def __init__(self) -> None: ...
+
+class ListQuotasResponse(_message.Message):
+    __slots__ = ("quotas",)
+    QUOTAS_FIELD_NUMBER: _ClassVar[int]
+    quotas: _containers.RepeatedCompositeFieldContainer[Quota]
+    def __init__(self, quotas: _Optional[_Iterable[_Union[Quota, _Mapping]]] = ...) -> None: ...

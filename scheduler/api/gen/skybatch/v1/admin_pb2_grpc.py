@@ -94,6 +94,21 @@ class AdminServiceStub:
                 request_serializer=scheduler_dot_api_dot_gen_dot_skybatch_dot_v1_dot_admin__pb2.GetBudgetsRequest.SerializeToString,
                 response_deserializer=scheduler_dot_api_dot_gen_dot_skybatch_dot_v1_dot_admin__pb2.GetBudgetsResponse.FromString,
                 _registered_method=True)
+        self.SetQuotaCap = channel.unary_unary(
+                '/skybatch.v1.AdminService/SetQuotaCap',
+                request_serializer=scheduler_dot_api_dot_gen_dot_skybatch_dot_v1_dot_admin__pb2.SetQuotaCapRequest.SerializeToString,
+                response_deserializer=scheduler_dot_api_dot_gen_dot_skybatch_dot_v1_dot_admin__pb2.Quota.FromString,
+                _registered_method=True)
+        self.ClearQuotaCap = channel.unary_unary(
+                '/skybatch.v1.AdminService/ClearQuotaCap',
+                request_serializer=scheduler_dot_api_dot_gen_dot_skybatch_dot_v1_dot_admin__pb2.ClearQuotaCapRequest.SerializeToString,
+                response_deserializer=scheduler_dot_api_dot_gen_dot_skybatch_dot_v1_dot_admin__pb2.Quota.FromString,
+                _registered_method=True)
+        self.ListQuotas = channel.unary_unary(
+                '/skybatch.v1.AdminService/ListQuotas',
+                request_serializer=scheduler_dot_api_dot_gen_dot_skybatch_dot_v1_dot_admin__pb2.ListQuotasRequest.SerializeToString,
+                response_deserializer=scheduler_dot_api_dot_gen_dot_skybatch_dot_v1_dot_admin__pb2.ListQuotasResponse.FromString,
+                _registered_method=True)
 
 
 class AdminServiceServicer:
@@ -181,6 +196,28 @@ class AdminServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def SetQuotaCap(self, request, context):
+        """Admin caps on quota pools: the planner uses min(cloud's limit, cap) from its next
+        plan on; a cap never raises a pool. Setting one again replaces it. A pool no cloud
+        reports is INVALID_ARGUMENT (naming the close matches); clearing is idempotent.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ClearQuotaCap(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListQuotas(self, request, context):
+        """Every pool: its limits, its cap and what live attempts hold in it now.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_AdminServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -243,6 +280,21 @@ def add_AdminServiceServicer_to_server(servicer, server):
                     servicer.GetBudgets,
                     request_deserializer=scheduler_dot_api_dot_gen_dot_skybatch_dot_v1_dot_admin__pb2.GetBudgetsRequest.FromString,
                     response_serializer=scheduler_dot_api_dot_gen_dot_skybatch_dot_v1_dot_admin__pb2.GetBudgetsResponse.SerializeToString,
+            ),
+            'SetQuotaCap': grpc.unary_unary_rpc_method_handler(
+                    servicer.SetQuotaCap,
+                    request_deserializer=scheduler_dot_api_dot_gen_dot_skybatch_dot_v1_dot_admin__pb2.SetQuotaCapRequest.FromString,
+                    response_serializer=scheduler_dot_api_dot_gen_dot_skybatch_dot_v1_dot_admin__pb2.Quota.SerializeToString,
+            ),
+            'ClearQuotaCap': grpc.unary_unary_rpc_method_handler(
+                    servicer.ClearQuotaCap,
+                    request_deserializer=scheduler_dot_api_dot_gen_dot_skybatch_dot_v1_dot_admin__pb2.ClearQuotaCapRequest.FromString,
+                    response_serializer=scheduler_dot_api_dot_gen_dot_skybatch_dot_v1_dot_admin__pb2.Quota.SerializeToString,
+            ),
+            'ListQuotas': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListQuotas,
+                    request_deserializer=scheduler_dot_api_dot_gen_dot_skybatch_dot_v1_dot_admin__pb2.ListQuotasRequest.FromString,
+                    response_serializer=scheduler_dot_api_dot_gen_dot_skybatch_dot_v1_dot_admin__pb2.ListQuotasResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -569,6 +621,87 @@ class AdminService:
             '/skybatch.v1.AdminService/GetBudgets',
             scheduler_dot_api_dot_gen_dot_skybatch_dot_v1_dot_admin__pb2.GetBudgetsRequest.SerializeToString,
             scheduler_dot_api_dot_gen_dot_skybatch_dot_v1_dot_admin__pb2.GetBudgetsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def SetQuotaCap(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/skybatch.v1.AdminService/SetQuotaCap',
+            scheduler_dot_api_dot_gen_dot_skybatch_dot_v1_dot_admin__pb2.SetQuotaCapRequest.SerializeToString,
+            scheduler_dot_api_dot_gen_dot_skybatch_dot_v1_dot_admin__pb2.Quota.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ClearQuotaCap(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/skybatch.v1.AdminService/ClearQuotaCap',
+            scheduler_dot_api_dot_gen_dot_skybatch_dot_v1_dot_admin__pb2.ClearQuotaCapRequest.SerializeToString,
+            scheduler_dot_api_dot_gen_dot_skybatch_dot_v1_dot_admin__pb2.Quota.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListQuotas(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/skybatch.v1.AdminService/ListQuotas',
+            scheduler_dot_api_dot_gen_dot_skybatch_dot_v1_dot_admin__pb2.ListQuotasRequest.SerializeToString,
+            scheduler_dot_api_dot_gen_dot_skybatch_dot_v1_dot_admin__pb2.ListQuotasResponse.FromString,
             options,
             channel_credentials,
             insecure,
