@@ -5,10 +5,7 @@ exits 0 within ``--shutdown-grace``, and the store holds no half-done launch."""
 from __future__ import annotations
 
 import json
-import os
 import signal
-import subprocess
-import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -27,6 +24,7 @@ from scheduler.domain import AttemptState, JobState
 from scheduler.store import AttemptStore, Database
 from scheduler.store.engine import sqlite_url
 from tests.e2e.helpers import counter_job, running, wait_for
+from tests.support.serve_process import start_serve
 
 GRACE_S = 10.0
 
@@ -67,23 +65,13 @@ class Watcher(threading.Thread):
 def test_sigterm_drains_streams_finishes_the_tick_and_exits_zero(
     tmp_path: Path, driver: LocalNodeDriver
 ) -> None:
-    argv = [sys.executable, "-m", "scheduler", "serve", "--bind", "127.0.0.1:0"]
-    argv += ["--data-dir", str(tmp_path), "--tick", "0.2", "--log-format", "json"]
-    argv += ["--shutdown-grace", str(GRACE_S), "--heartbeat-timeout", "15"]
-    err_path = tmp_path / "serve.err"
-    with err_path.open("w") as err:
-        proc = subprocess.Popen(
-            argv,
-            stdout=subprocess.PIPE,
-            stderr=err,
-            text=True,
-            env={**os.environ, "PYTHONUNBUFFERED": "1"},
-        )
+    serve = start_serve(
+        tmp_path,
+        *("--tick", "0.2", "--log-format", "json", "--shutdown-grace", str(GRACE_S)),
+        *("--heartbeat-timeout", "15"),
+    )
+    proc, address, err_path = serve.proc, serve.address, serve.err_path
     try:
-        assert proc.stdout is not None
-        line = proc.stdout.readline()
-        assert line.startswith("serving on "), err_path.read_text()
-        address = line.split()[-1]
         with SkybatchClient(address) as c:
             c.wait_ready()
             watcher = Watcher(address)

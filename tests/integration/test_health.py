@@ -24,6 +24,7 @@ from scheduler.domain import JobState
 from tests.conftest import ServiceFactory
 from tests.e2e.helpers import counter_job
 from tests.support.postgres import SERVER_USER, PostgresServer, start_postgres
+from tests.support.serve_process import start_serve
 
 SERVING = health_pb2.HealthCheckResponse.SERVING
 NOT_SERVING = health_pb2.HealthCheckResponse.NOT_SERVING
@@ -81,22 +82,10 @@ def test_health_follows_a_real_postgresql_going_away_and_coming_back(
 ) -> None:
     url = pg.create_database("health")
     pg_ctl(pg, "stop")  # nothing listens on the store's port when serve starts
-    argv = [sys.executable, "-m", "scheduler", "serve", "--bind", "127.0.0.1:0"]
-    argv += ["--data-dir", str(tmp_path), "--db-url", url, "--metrics-bind", "127.0.0.1:0"]
-    err_path = tmp_path / "serve.err"
-    with err_path.open("w") as err:
-        proc = subprocess.Popen(
-            argv,
-            stdout=subprocess.PIPE,
-            stderr=err,
-            text=True,
-            env={**os.environ, "PYTHONUNBUFFERED": "1"},
-        )
+    serve = start_serve(tmp_path, "--db-url", url, "--metrics-bind", "127.0.0.1:0")
+    proc, address, err_path = serve.proc, serve.address, serve.err_path
     try:
         assert proc.stdout is not None
-        line = proc.stdout.readline()
-        assert line.startswith("serving on "), err_path.read_text()
-        address = line.split()[-1]
         for _ in range(3):  # it stays NOT_SERVING, and stays up, while the store is down
             assert status(address) == NOT_SERVING, err_path.read_text()
             time.sleep(0.5)

@@ -22,6 +22,7 @@ from scheduler.api.client import SkybatchClient
 from scheduler.domain import JobState
 from scheduler.logging_setup import JsonFormatter, configure_logging, log_fields
 from tests.e2e.helpers import counter_job, terminal, wait_for
+from tests.support.serve_process import start_serve
 
 
 @pytest.fixture
@@ -35,22 +36,10 @@ def driver(tmp_path: Path) -> Iterator[LocalNodeDriver]:
 
 
 def test_serve_json_logs_carry_job_and_attempt_ids(tmp_path: Path, driver: LocalNodeDriver) -> None:
-    argv = [sys.executable, "-m", "scheduler", "serve", "--bind", "127.0.0.1:0"]
-    argv += ["--data-dir", str(tmp_path), "--tick", "0.3", "--log-format", "json"]
-    err_path = tmp_path / "serve.err"
-    with err_path.open("w") as err:
-        proc = subprocess.Popen(
-            argv,
-            stdout=subprocess.PIPE,
-            stderr=err,
-            text=True,
-            env={**os.environ, "PYTHONUNBUFFERED": "1"},
-        )
+    serve = start_serve(tmp_path, "--tick", "0.3", "--log-format", "json")
+    proc, err_path = serve.proc, serve.err_path
     try:
-        assert proc.stdout is not None
-        line = proc.stdout.readline()
-        assert line.startswith("serving on "), err_path.read_text()
-        with SkybatchClient(line.split()[-1]) as c:
+        with SkybatchClient(serve.address) as c:
             c.wait_ready()
             [(job, _)] = c.submit([counter_job("logged", 3, 0.1)])
             done = wait_for(c, job.id, terminal, timeout_s=60)
