@@ -43,6 +43,22 @@ class BindError(SkybatchError):
     """The gRPC server cannot listen on the requested address."""
 
 
+def bind_port(server: grpc.Server, bind: str, credentials: grpc.ServerCredentials | None) -> int:
+    """Listen on ``bind`` (TLS with ``credentials``); the bound port (useful with port 0),
+    or :class:`BindError`."""
+    try:
+        port = (
+            server.add_secure_port(bind, credentials)
+            if credentials is not None
+            else server.add_insecure_port(bind)
+        )
+    except RuntimeError:
+        port = 0
+    if port == 0:
+        raise BindError(f"cannot listen on {bind}: is another server using the port?")
+    return port
+
+
 class GrpcServer:
     """Owns the ``grpc.Server``; ``port`` is the bound one (useful with port 0)."""
 
@@ -91,18 +107,8 @@ class GrpcServer:
         )
         reflection.enable_server_reflection(names, self.server)
         self._names = tuple(services)
-        try:
-            self.port = (
-                self.server.add_secure_port(bind, credentials)
-                if credentials is not None
-                else self.server.add_insecure_port(bind)
-            )
-        except RuntimeError:
-            self.port = 0
-        if self.port == 0:
-            raise BindError(f"cannot listen on {bind}: is another server using the port?")
-        host = bind.rsplit(":", 1)[0]
-        self.address = f"{host}:{self.port}"
+        self.port = bind_port(self.server, bind, credentials)
+        self.address = f"{bind.rsplit(':', 1)[0]}:{self.port}"
 
     def start(self, *, serving: bool = True) -> None:
         self.server.start()

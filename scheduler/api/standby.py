@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any, NoReturn
 import grpc
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 
-from scheduler.api.server import BindError
+from scheduler.api.server import bind_port
 
 if TYPE_CHECKING:
     _Generic = grpc.GenericRpcHandler[Any, Any]
@@ -46,16 +46,7 @@ class StandbyServer:
         health_pb2_grpc.add_HealthServicer_to_server(self.health, self.server)
         # Generic handlers are consulted after the registered services.
         self.server.add_generic_rpc_handlers((_Unavailable(),))
-        try:
-            port = (
-                self.server.add_secure_port(bind, credentials)
-                if credentials is not None
-                else self.server.add_insecure_port(bind)
-            )
-        except RuntimeError:
-            port = 0
-        if port == 0:
-            raise BindError(f"cannot listen on {bind}: is another server using the port?")
+        port = bind_port(self.server, bind, credentials)
         self.address = f"{bind.rsplit(':', 1)[0]}:{port}"
 
     def start(self) -> None:

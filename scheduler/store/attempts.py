@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Table, bindparam, update
+from sqlalchemy import bindparam, update
 from sqlmodel import Session, col, select
 
 from scheduler.domain import (
@@ -27,9 +27,10 @@ from scheduler.domain import (
     Placement,
 )
 from scheduler.store.database import Database
+from scheduler.store.raw import table_of
 from scheduler.store.records import attempt_view, job_view, spec_from_json, transition
 from scheduler.store.tables import AttemptRow, JobRow, NodeRow, SecretRow
-from solver.money import from_micros, to_micros
+from solver.money import to_micros
 
 _ACTIVE = frozenset(st.value for st in ACTIVE_STATES)
 #: Jobs planned per write transaction (each writes an event row too).
@@ -67,7 +68,7 @@ class AttemptStore:
         """Jobs in ``states``, oldest first, without their attempts. Plain rows and specs
         parsed on an earlier call: building 10,000 ORM objects and parsing their specs
         every tick was most of a plan's reading (and held the GIL the API needs)."""
-        table = _table(JobRow)
+        table = table_of(JobRow)
         q = table.select().where(table.c.state.in_([st.value for st in states])).order_by(table.c.n)
         with self.db.read() as s:
             rows = s.connection().execute(q).all()
@@ -82,24 +83,7 @@ class AttemptStore:
                 for key in list(self._specs)[: SPEC_CACHE // 4]:
                     self._specs.pop(key, None)
             spec = self._specs[r.id] = spec_from_json(r.spec_json)
-        return JobView(
-            id=r.id,
-            tenant=r.tenant,
-            spec=spec,
-            state=JobState(r.state),
-            state_reason=r.state_reason,
-            created_at=r.created_at,
-            updated_at=r.updated_at,
-            progress=r.progress,
-            checkpoint_progress=r.checkpoint_progress,
-            checkpoint_seq=r.checkpoint_seq,
-            preemptions=r.preemptions,
-            failures=r.failures,
-            cost=from_micros(r.cost_micros),
-            exit_code=r.exit_code,
-            finished_at=r.finished_at,
-            planned_offering=r.planned_offering,
-        )
+        return job_view(r, spec=spec)
 
     def plan(self, job_id: str, offering_id: str, now: datetime, detail: str = "") -> bool:
         """PENDING -> PLANNED on ``offering_id``; False if the job moved meanwhile."""
@@ -138,7 +122,7 @@ class AttemptStore:
     def note_waiting_many(self, waiting: Sequence[tuple[str, str]], now: datetime) -> None:
         """:meth:`note_waiting` for each ``(job id, reason)``, one statement per
         :data:`NOTE_CHUNK` jobs."""
-        table = _table(JobRow)
+        table = table_of(JobRow)
         stmt = (
             update(table)
             .where(
@@ -440,12 +424,6 @@ class AttemptStore:
             job.cost_micros += att.cost_micros
             s.add(job)
         s.add(att)
-
-
-def _table(model: type[JobRow]) -> Table:
-    table = model.__table__  # type: ignore[attr-defined]
-    assert isinstance(table, Table)
-    return table
 
 
 def _job(s: Session, job_id: str) -> JobRow:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
@@ -20,6 +20,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import col, select
 
 from scheduler.store.database import Database
+from scheduler.store.raw import SqliteTimes, table_of
 from scheduler.store.tables import AttemptRow, BillingFileRow, BillingLineRow, NodeRow
 
 COMPLETE = "complete"
@@ -174,8 +175,9 @@ class BillingStore:
         with self.db.write() as s:
             conn = s.connection()
             if dialect == "sqlite":
+                at = SqliteTimes()
                 values = [
-                    _sqlite_times(columns[c]) if c in _TIME_COLUMNS else columns[c] for c in names
+                    [at(t) for t in columns[c]] if c in _TIME_COLUMNS else columns[c] for c in names
                 ]
                 sql = (
                     f"INSERT INTO billing_lines ({', '.join(names)}) "
@@ -190,8 +192,7 @@ class BillingStore:
                 if dialect == "postgresql":
                     # psycopg's executemany reports no row count: count the keys that
                     # went in (SQLAlchemy batches these into multi-row VALUES).
-                    table = BillingLineRow.__table__  # type: ignore[attr-defined]
-                    stmt = _insert_ignore(dialect).returning(table.c.key)
+                    stmt = _insert_ignore(dialect).returning(table_of(BillingLineRow).c.key)
                     return len(conn.execute(stmt, rows).all())
                 result = conn.execute(_insert_ignore(dialect), rows)
             return max(0, result.rowcount)
@@ -256,24 +257,8 @@ class BillingStore:
 _TIME_COLUMNS = frozenset({"charge_period_start", "charge_period_end"})
 
 
-def _sqlite_times(times: Sequence[datetime]) -> list[str]:
-    """UTC times as SQLAlchemy's SQLite ``DateTime`` stores them (what ``UTCDateTime``
-    reads back). Bills repeat the same hour boundaries, so each is formatted once."""
-    done: dict[datetime, str] = {}
-    out = []
-    for t in times:
-        text = done.get(t)
-        if text is None:
-            if t.tzinfo is None:
-                raise ValueError("naive datetime: skybatch stores timezone-aware UTC only")
-            naive = t.astimezone(UTC).replace(tzinfo=None)
-            text = done[t] = naive.isoformat(sep=" ", timespec="microseconds")
-        out.append(text)
-    return out
-
-
 def _insert_ignore(dialect: str) -> Any:
-    table = BillingLineRow.__table__  # type: ignore[attr-defined]
+    table = table_of(BillingLineRow)
     if dialect == "sqlite":
         return sqlite.insert(table).on_conflict_do_nothing(index_elements=["key"])
     if dialect == "postgresql":

@@ -5,17 +5,18 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import Mapping, Sequence
-from datetime import UTC, datetime
+from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Connection, Table, func, insert
+from sqlalchemy import Connection, func, insert
 from sqlalchemy.exc import IntegrityError
-from sqlmodel import Session, SQLModel, col, select
+from sqlmodel import Session, col, select
 
 from scheduler.domain import JobEvent, JobSpec, JobState, JobView
 from scheduler.errors import InvalidArgument, NotFound
 from scheduler.store.database import Database
+from scheduler.store.raw import SqliteTimes, table_of
 from scheduler.store.records import job_view, spec_to_json, transition
 from scheduler.store.tables import AttemptRow, JobEventRow, JobLabelRow, JobRow
 
@@ -300,17 +301,11 @@ def _known_requests(s: Session, tenant: str, request_ids: set[str]) -> dict[str,
 def _insert_new(s: Session, rows: _NewRows) -> None:
     """Bulk-insert new jobs with their labels and ``submitted`` events.
 
-    On SQLite the rows go straight to the driver's ``executemany`` (SQLAlchemy's
-    per-row parameter processing would be most of the time); elsewhere Core inserts."""
+    On SQLite the rows go to the driver as multi-row ``INSERT``s (SQLAlchemy's per-row
+    parameter processing would be most of the time); elsewhere Core inserts."""
     conn = s.connection()
     if conn.dialect.name == "sqlite":
-        times: dict[datetime, str] = {}
-
-        def at(t: datetime) -> str:
-            text = times.get(t)
-            if text is None:
-                text = times[t] = _sqlite_time(t)
-            return text
+        at = SqliteTimes()
 
         fixed = tuple(_NEW_JOB.values())
         _insert_rows(
@@ -328,7 +323,7 @@ def _insert_new(s: Session, rows: _NewRows) -> None:
         )
         return
     conn.execute(
-        insert(_table(JobRow)),
+        insert(table_of(JobRow)),
         [
             {
                 **dict(zip(_JOB_COLUMNS, j[:6], strict=True)),
@@ -341,11 +336,11 @@ def _insert_new(s: Session, rows: _NewRows) -> None:
     )
     if rows.labels:
         conn.execute(
-            insert(_table(JobLabelRow)),
+            insert(table_of(JobLabelRow)),
             [{"job_id": j, "key": k, "value": v} for j, k, v in rows.labels],
         )
     conn.execute(
-        insert(_table(JobEventRow)),
+        insert(table_of(JobEventRow)),
         [{"job_id": j, "tenant": t, "at": now, **_NEW_EVENT} for j, t, now in rows.events],
     )
 
@@ -365,17 +360,3 @@ def _insert_rows(
         conn.exec_driver_sql(
             head + ", ".join([one] * len(chunk)), tuple(x for row in chunk for x in row)
         )
-
-
-def _table(model: type[SQLModel]) -> Table:
-    table = model.__table__  # type: ignore[attr-defined]
-    assert isinstance(table, Table)
-    return table
-
-
-def _sqlite_time(t: datetime) -> str:
-    """A UTC time as SQLAlchemy's SQLite ``DateTime`` stores it (what ``UTCDateTime``
-    reads back)."""
-    if t.tzinfo is None:
-        raise ValueError("naive datetime: skybatch stores timezone-aware UTC only")
-    return t.astimezone(UTC).replace(tzinfo=None).isoformat(sep=" ", timespec="microseconds")

@@ -6,6 +6,7 @@ import json
 from datetime import datetime, timedelta
 from typing import Any
 
+from sqlalchemy import Row
 from sqlmodel import Session
 
 from scheduler.domain import (
@@ -89,11 +90,15 @@ def attempt_view(row: AttemptRow) -> AttemptView:
     )
 
 
-def job_view(row: JobRow, attempts: list[AttemptRow] | None = None) -> JobView:
+def job_view(
+    row: JobRow | Row[Any], attempts: list[AttemptRow] | None = None, *, spec: JobSpec | None = None
+) -> JobView:
+    """The view of a job row (an ORM row, or a plain row of the ``jobs`` table); ``spec``
+    when the caller parsed ``spec_json`` already."""
     return JobView(
         id=row.id,
         tenant=row.tenant,
-        spec=spec_from_json(row.spec_json),
+        spec=spec if spec is not None else spec_from_json(row.spec_json),
         state=JobState(row.state),
         state_reason=row.state_reason,
         created_at=row.created_at,
