@@ -28,5 +28,9 @@ class Unauthenticated(SkybatchError):
     """Missing or wrong credentials (for workers: the attempt token)."""
 
 
+class PermissionDenied(SkybatchError):
+    """The caller is who it says, but may not do this (a user token on an admin call)."""
+
+
 class Conflict(SkybatchError):
     """The request cannot apply in the object's current state."""

@@ -124,7 +124,7 @@ class Service:
         interceptors: list[grpc.ServerInterceptor[Any, Any]] = (
             [GrpcMetricsInterceptor(self.metrics)] if config.metrics_bind else []
         )
-        # Unparseable requests get INVALID_ARGUMENT before anything reads them (auth does).
+        # Unparseable requests get INVALID_ARGUMENT before anything else sees them.
         interceptors.append(MalformedRequests())
         auth = auth_interceptor(
             config.auth,

@@ -42,7 +42,6 @@ else:  # the stubs' generics are not subscriptable at run time
 AUTHORIZATION_KEY = "authorization"
 ADMIN_SERVICE = "/skybatch.v1.AdminService/"
 TENANT_SERVICES = ("/skybatch.v1.JobService/", ADMIN_SERVICE, "/skybatch.v1.ReportService/")
-SLA_REPORT = "/skybatch.v1.ReportService/SlaReport"
 
 #: ``(token, now) -> (principal, expires_at)`` or None: ``TenantStore.principal``.
 Lookup = Callable[[str, datetime], "tuple[Principal, datetime | None] | None"]
@@ -148,7 +147,7 @@ class AuthInterceptor(_Interceptor):
             return handler
         return _wrap(handler, method, self._admit)
 
-    def _admit(self, method: str, request: Any, context: grpc.ServicerContext) -> Principal | None:
+    def _admit(self, method: str, context: grpc.ServicerContext) -> Principal | None:
         """The caller's principal (None with ``--auth none``), or abort the call."""
         principal: Principal | None = None
         if self.mode is AuthMode.TOKEN:
@@ -180,17 +179,10 @@ class AuthInterceptor(_Interceptor):
                     f"rate limit of {self.limiter.rate:g} calls/s for tenant {tenant!r} "
                     f"exceeded: retry in {wait:.3f}s",
                 )
-        if principal is not None and not principal.is_admin and method == SLA_REPORT:
-            # A user reports on its own tenant only ("" = every tenant, for admins).
-            if request.tenant and request.tenant != principal.tenant:
-                context.abort(
-                    grpc.StatusCode.PERMISSION_DENIED, "tenant: a user token reports on its own"
-                )
-            request.tenant = principal.tenant
         return principal
 
 
-Admit = Callable[[str, Any, grpc.ServicerContext], Principal | None]
+Admit = Callable[[str, grpc.ServicerContext], Principal | None]
 
 
 def _wrap(handler: Handler, method: str, admit: Admit) -> Handler:
@@ -218,7 +210,7 @@ def _wrap(handler: Handler, method: str, admit: Admit) -> Handler:
 
 def _unary(behavior: Callable[..., Any], method: str, admit: Admit) -> Callable[..., Any]:
     def wrapped(request: Any, context: grpc.ServicerContext) -> Any:
-        principal = admit(method, request, context)
+        principal = admit(method, context)
         reset = PRINCIPAL.set(principal)
         try:
             return behavior(request, context)
@@ -230,7 +222,7 @@ def _unary(behavior: Callable[..., Any], method: str, admit: Admit) -> Callable[
 
 def _streaming(behavior: Callable[..., Any], method: str, admit: Admit) -> Callable[..., Any]:
     def wrapped(request: Any, context: grpc.ServicerContext) -> Iterator[Any]:
-        principal = admit(method, request, context)
+        principal = admit(method, context)
         # The principal is set only while the handler's generator runs, never across a
         # yield, so nothing else on this thread sees it.
         reset = PRINCIPAL.set(principal)

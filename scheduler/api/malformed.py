@@ -6,8 +6,8 @@ like our bug. This server interceptor wraps each handler's deserializer so that 
 parse failure becomes a marker, and the handler's behaviour answers the marker with
 INVALID_ARGUMENT naming the method, before any other code sees it.
 
-Install it outside the interceptors that read requests (auth): the handler it
-returns is the outermost, so nothing downstream sees an unparsed request.
+Install it before any interceptor that would read a request: the handler it returns
+is then the outermost, so nothing downstream sees an unparsed request.
 """
 
 from __future__ import annotations

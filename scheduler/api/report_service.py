@@ -16,8 +16,9 @@ import pandas as pd
 from scheduler.api.convert import from_ts
 from scheduler.api.gen.skybatch.v1 import reports_pb2 as pb
 from scheduler.api.gen.skybatch.v1 import reports_pb2_grpc
+from scheduler.api.principal import current_principal
 from scheduler.api.status import unary
-from scheduler.errors import InvalidArgument
+from scheduler.errors import InvalidArgument, PermissionDenied
 from scheduler.reports import check_range, sla_report
 from scheduler.reports.html import render
 from scheduler.reports.load import load_inputs
@@ -44,6 +45,12 @@ class ReportService(reports_pb2_grpc.ReportServiceServicer):
         if not 0 <= request.worst <= MAX_WORST:
             raise InvalidArgument("worst", f"must be 0..{MAX_WORST}, got {request.worst}")
         tenant = request.tenant or None
+        caller = current_principal()
+        if caller is not None and not caller.is_admin:
+            # A user reports on its own tenant only ("" = every tenant, for admins).
+            if tenant is not None and tenant != caller.tenant:
+                raise PermissionDenied("tenant: a user token reports on its own")
+            tenant = caller.tenant
         inputs = load_inputs(
             self.db,
             prices=self.prices(),

@@ -11,7 +11,7 @@ import grpc
 
 from scheduler.api.principal import current_principal
 from scheduler.domain import DEFAULT_TENANT
-from scheduler.errors import Conflict, InvalidArgument, NotFound, Unauthenticated
+from scheduler.errors import Conflict, InvalidArgument, NotFound, PermissionDenied, Unauthenticated
 
 log = logging.getLogger(__name__)
 
@@ -22,6 +22,7 @@ _CODES: list[tuple[type[Exception], grpc.StatusCode]] = [
     (InvalidArgument, grpc.StatusCode.INVALID_ARGUMENT),
     (NotFound, grpc.StatusCode.NOT_FOUND),
     (Unauthenticated, grpc.StatusCode.UNAUTHENTICATED),
+    (PermissionDenied, grpc.StatusCode.PERMISSION_DENIED),
     (Conflict, grpc.StatusCode.FAILED_PRECONDITION),
 ]
 
